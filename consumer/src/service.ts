@@ -1,0 +1,60 @@
+import {
+  createDb,
+  createKafka,
+  createMetricsRegistry,
+  createProducer,
+  ensureTopics,
+  Lifecycle,
+  listen,
+  pipelineTopics,
+  serverComponent,
+  serverUrl,
+  type Config,
+  type Logger,
+  type RunningService,
+} from '@sitestream/shared';
+import { createConsumerApp } from './app';
+import { WriterConsumer } from './writer-consumer';
+
+/** Wires the consumer from validated config: database pool → Kafka consumer + DLQ producer → health server. */
+export async function startConsumerService(config: Config, logger: Logger): Promise<RunningService & { writer: WriterConsumer }> {
+  const registry = createMetricsRegistry('consumer');
+  // A batch in hand may need up to a session timeout to finish before we leave the group.
+  const lifecycle = new Lifecycle(logger, config.CONSUMER_SESSION_TIMEOUT_MS);
+  const db = createDb(config, logger, 'sitestream-consumer');
+  lifecycle.add({ id: 'db', isReady: async () => (await db.raw('SELECT 1'), true), close: () => db.destroy() });
+
+  const kafka = createKafka(config, logger, 'consumer');
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, pipelineTopics(config));
+  await admin.disconnect();
+
+  const writer = new WriterConsumer(
+    {
+      consumer: kafka.consumer({
+        groupId: config.KAFKA_CONSUMER_GROUP,
+        sessionTimeout: config.CONSUMER_SESSION_TIMEOUT_MS,
+        maxBytesPerPartition: config.CONSUMER_MAX_BYTES_PER_PARTITION,
+        allowAutoTopicCreation: false,
+      }),
+      producer: createProducer(kafka),
+      db,
+      logger: logger.child({ component: 'writer' }),
+      registry,
+    },
+    {
+      group: config.KAFKA_CONSUMER_GROUP,
+      topic: config.KAFKA_TOPIC,
+      dlqTopic: config.KAFKA_DLQ_TOPIC,
+      partitionsConsumedConcurrently: config.CONSUMER_PARTITIONS_CONCURRENTLY,
+    },
+  );
+  lifecycle.add(writer);
+  await writer.start();
+
+  const app = createConsumerApp({ lifecycle, registry, logger, trustProxyHops: config.TRUST_PROXY_HOPS });
+  const server = await listen(app, config.CONSUMER_PORT, config.HOST);
+  lifecycle.add(serverComponent('http', server));
+  return { url: serverUrl(server), lifecycle, writer, stop: () => lifecycle.shutdown('stop') };
+}

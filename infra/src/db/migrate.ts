@@ -1,0 +1,31 @@
+import type { Knex } from 'knex';
+import * as initial from './migrations/001_website_events';
+
+interface Migration {
+  up(knex: Knex): Promise<void>;
+  down(knex: Knex): Promise<void>;
+}
+
+// Migrations are listed here rather than discovered on disk, so the same list runs from compiled
+// JavaScript (npm start, Docker) and from TypeScript under jest.
+const migrations: Record<string, Migration> = {
+  '001_website_events': initial,
+};
+
+const source: Knex.MigrationSource<string> = {
+  getMigrations: async () => Object.keys(migrations).sort(),
+  getMigrationName: (name) => name,
+  getMigration: async (name) => migrations[name]!,
+};
+
+const options: Knex.MigratorConfig = { migrationSource: source, tableName: 'knex_migrations', schemaName: 'public' };
+
+/** Applies every pending migration; returns the names applied. Safe to run concurrently (knex locks). */
+export async function migrateLatest(db: Knex): Promise<string[]> {
+  const [, applied] = (await db.migrate.latest(options)) as [number, string[]];
+  return applied;
+}
+
+export async function migrateRollbackAll(db: Knex): Promise<void> {
+  await db.migrate.rollback(options, true);
+}

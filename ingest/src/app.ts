@@ -1,0 +1,24 @@
+import type { Express } from 'express';
+import type { Registry } from 'prom-client';
+import { createBaseApp, finishApp, mountOpsRoutes, requestMetrics, type Config, type Lifecycle, type Logger } from '@sitestream/shared';
+import type { EventPublisher } from './event-publisher';
+import { eventRoutes } from './event.routes';
+
+export interface IngestDeps {
+  config: Config;
+  logger: Logger;
+  registry: Registry;
+  lifecycle: Lifecycle;
+  publisher: EventPublisher;
+  now?: () => number;
+}
+
+/** Builds the ingest HTTP app; listening is the caller's job (main.ts, or a test). */
+export function createIngestApp(deps: IngestDeps): Express {
+  const app = createBaseApp({ trustProxyHops: deps.config.TRUST_PROXY_HOPS });
+  app.use(requestMetrics(deps.registry));
+  mountOpsRoutes(app, deps.lifecycle, deps.registry);
+  app.use(eventRoutes(deps));
+  finishApp(app, deps.logger);
+  return app;
+}

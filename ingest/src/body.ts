@@ -1,0 +1,45 @@
+import express, { type RequestHandler } from 'express';
+import { Errors } from '@sitestream/shared';
+
+const ACCEPTED_TYPES = new Set(['application/json', 'text/plain']);
+// `fatal: true`: express.json would silently turn invalid UTF-8 into U+FFFD and store altered data.
+const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/**
+ * Reads a JSON body sent as application/json or as text/plain (what navigator.sendBeacon sends without a
+ * CORS preflight). UTF-8 only, size-capped after decompression, and every failure is a 4xx AppError.
+ */
+export function jsonBody(limitBytes: number): RequestHandler[] {
+  const checkType: RequestHandler = (req, _res, next) => {
+    const header = req.headers['content-type'];
+    if (!header) return next(Errors.unsupportedMediaType('Content-Type must be application/json or text/plain'));
+    const [type, ...params] = header.split(';').map((s) => s.trim().toLowerCase());
+    if (!type || !ACCEPTED_TYPES.has(type)) {
+      return next(Errors.unsupportedMediaType('Content-Type must be application/json or text/plain'));
+    }
+    const charset = params.find((p) => p.startsWith('charset='))?.slice('charset='.length).replace(/"/g, '');
+    if (charset && charset !== 'utf-8' && charset !== 'utf8') {
+      return next(Errors.unsupportedMediaType('charset must be utf-8'));
+    }
+    next();
+  };
+  const raw = express.raw({ type: () => true, limit: limitBytes, inflate: true });
+  const parse: RequestHandler = (req, _res, next) => {
+    const buf: unknown = req.body;
+    if (!Buffer.isBuffer(buf) || buf.length === 0) return next(Errors.emptyBody());
+    let text: string;
+    try {
+      text = decoder.decode(buf);
+    } catch {
+      return next(Errors.invalidEncoding());
+    }
+    if (text.trim() === '') return next(Errors.emptyBody());
+    try {
+      req.body = JSON.parse(text) as unknown;
+    } catch (err) {
+      return next(Errors.invalidJson((err as Error).message));
+    }
+    next();
+  };
+  return [checkType, raw, parse];
+}

@@ -1,0 +1,175 @@
+import type { Admin, Producer } from 'kafkajs';
+import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
+import { Errors, type Component, type Logger } from '@sitestream/shared';
+
+export interface OutgoingMessage {
+  key: string;
+  value: string;
+}
+
+export interface PublisherOptions {
+  topic: string;
+  lingerMs: number;
+  maxBatch: number;
+  maxBuffered: number;
+  timeoutMs: number;
+}
+
+interface Pending {
+  message: OutgoingMessage;
+  resolve: () => void;
+  reject: (err: Error) => void;
+}
+
+/**
+ * Gathers the events of concurrent requests into one produce request (kafkajs has no linger of its own),
+ * waits for the broker's acknowledgement with acks=-1, then settles every event of the batch. The buffer is
+ * bounded: past `maxBuffered` waiting events, publish() refuses at once instead of queueing without limit.
+ */
+export class EventPublisher implements Component {
+  readonly id = 'kafka-producer';
+  private pending: Pending[] = [];
+  private inFlight = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private healthy = true;
+  private closing = false;
+  private lastProbe = { at: 0, ok: true };
+  private readonly flushes = new Set<Promise<void>>();
+  private readonly metrics;
+
+  constructor(
+    private readonly producer: Producer,
+    private readonly admin: Admin,
+    private readonly options: PublisherOptions,
+    private readonly logger: Logger,
+    registry: Registry,
+  ) {
+    const publisher = this;
+    this.metrics = {
+      batchSize: new Histogram({
+        name: 'sitestream_ingest_produce_batch_size',
+        help: 'Events per produce request',
+        buckets: [1, 5, 20, 50, 100, 250, 500, 1000, 2000],
+        registers: [registry],
+      }),
+      produceSeconds: new Histogram({
+        name: 'sitestream_ingest_produce_duration_seconds',
+        help: 'Time from produce request to broker acknowledgement',
+        labelNames: ['outcome'] as const,
+        buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+        registers: [registry],
+      }),
+      buffered: new Gauge({
+        name: 'sitestream_ingest_buffered_events',
+        help: 'Events waiting for the broker (queued or in flight)',
+        registers: [registry],
+        collect() {
+          this.set(publisher.buffered);
+        },
+      }),
+      refused: new Counter({
+        name: 'sitestream_ingest_publish_refused_total',
+        help: 'Events refused before reaching the broker',
+        labelNames: ['reason'] as const,
+        registers: [registry],
+      }),
+    };
+  }
+
+  get buffered(): number {
+    return this.pending.length + this.inFlight;
+  }
+
+  /** One promise per message: resolves once the broker has it, rejects with a retriable AppError otherwise. */
+  publish(messages: OutgoingMessage[]): Promise<void>[] {
+    if (this.closing) throw Errors.shuttingDown();
+    if (this.buffered + messages.length > this.options.maxBuffered) {
+      this.metrics.refused.inc({ reason: 'buffer_full' }, messages.length);
+      throw Errors.overloaded(1);
+    }
+    const promises = messages.map(
+      (message) => new Promise<void>((resolve, reject) => this.pending.push({ message, resolve, reject })),
+    );
+    if (this.pending.length >= this.options.maxBatch) this.flushNow();
+    else this.timer ??= setTimeout(() => this.flushNow(), this.options.lingerMs);
+    return promises;
+  }
+
+  private flushNow(): void {
+    if (this.timer) {
+      clearTimeout(this.timer);
+      this.timer = undefined;
+    }
+    while (this.pending.length > 0) {
+      const batch = this.pending.splice(0, this.options.maxBatch);
+      const flush = this.send(batch).finally(() => this.flushes.delete(flush));
+      this.flushes.add(flush);
+    }
+  }
+
+  private async send(batch: Pending[]): Promise<void> {
+    this.inFlight += batch.length;
+    this.metrics.batchSize.observe(batch.length);
+    const stopTimer = this.metrics.produceSeconds.startTimer();
+    let deadline: NodeJS.Timeout | undefined;
+    try {
+      const timeout = new Promise<never>((_, reject) => {
+        deadline = setTimeout(() => reject(new Error(`no acknowledgement within ${this.options.timeoutMs} ms`)), this.options.timeoutMs);
+      });
+      const sent = this.producer.send({
+        topic: this.options.topic,
+        acks: -1,
+        timeout: this.options.timeoutMs,
+        messages: batch.map((p) => p.message),
+      });
+      // If the deadline wins, the send may still land later; its outcome must not become an unhandled rejection.
+      sent.catch(() => undefined);
+      await Promise.race([sent, timeout]);
+      stopTimer({ outcome: 'ok' });
+      this.healthy = true;
+      for (const p of batch) p.resolve();
+    } catch (err) {
+      stopTimer({ outcome: 'error' });
+      this.healthy = false;
+      this.metrics.refused.inc({ reason: 'broker' }, batch.length);
+      this.logger.warn({ err: (err as Error).message, events: batch.length }, 'produce failed');
+      const failure = Errors.brokerUnavailable(1, err);
+      for (const p of batch) p.reject(failure);
+    } finally {
+      clearTimeout(deadline);
+      this.inFlight -= batch.length;
+    }
+  }
+
+  /** Ready while the broker answers. After a failed produce, a cheap metadata request decides (at most once a second). */
+  async isReady(): Promise<boolean> {
+    if (this.healthy) return true;
+    const now = Date.now();
+    if (now - this.lastProbe.at < 1000) return this.lastProbe.ok;
+    this.lastProbe.at = now;
+    try {
+      await withTimeout(this.admin.fetchTopicMetadata({ topics: [this.options.topic] }), 2000);
+      this.lastProbe.ok = true;
+      this.healthy = true;
+    } catch {
+      this.lastProbe.ok = false;
+    }
+    return this.lastProbe.ok;
+  }
+
+  /** Sends what is queued, waits for every produce in flight, then disconnects. */
+  async close(): Promise<void> {
+    this.closing = true;
+    this.flushNow();
+    await Promise.allSettled([...this.flushes]);
+    await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
+  }
+}
+
+function withTimeout<T>(promise: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const timeout = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error('timeout')), ms);
+  });
+  return Promise.race([promise, timeout]).finally(() => clearTimeout(timer));
+}

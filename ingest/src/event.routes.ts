@@ -1,0 +1,139 @@
+import { randomUUID } from 'node:crypto';
+import cors from 'cors';
+import { Router } from 'express';
+import { Counter, type Registry } from 'prom-client';
+import {
+  AppError,
+  Errors,
+  validateEventInput,
+  type Config,
+  type EventInput,
+  type EventMessage,
+  type FieldError,
+} from '@sitestream/shared';
+import { jsonBody } from './body';
+import type { EventPublisher, OutgoingMessage } from './event-publisher';
+
+export interface EventRoutesDeps {
+  config: Config;
+  publisher: EventPublisher;
+  registry: Registry;
+  now?: () => number;
+}
+
+type ItemResult =
+  | { index: number; status: 'accepted'; event_id: string }
+  | { index: number; status: 'rejected'; error: { code: string; message: string; details?: FieldError[] } };
+
+/**
+ * POST /event (one event) and POST /events (a batch with per-item results). An event is answered
+ * 202 only after the broker acknowledged it.
+ */
+export function eventRoutes(deps: EventRoutesDeps): Router {
+  const { config, publisher } = deps;
+  const now = deps.now ?? Date.now;
+  const accepted = new Counter({
+    name: 'sitestream_ingest_events_accepted_total',
+    help: 'Events acknowledged by the broker and answered 202',
+    registers: [deps.registry],
+  });
+  const rejected = new Counter({
+    name: 'sitestream_ingest_events_rejected_total',
+    help: 'Events refused, by reason',
+    labelNames: ['reason'] as const,
+    registers: [deps.registry],
+  });
+
+  const toMessage = (event: EventInput, receivedAt: string): { message: OutgoingMessage; eventId: string } => {
+    const body: EventMessage = {
+      event_id: event.event_id ?? randomUUID(),
+      site_id: event.site_id,
+      event_type: event.event_type,
+      path: event.path,
+      user_id: event.user_id,
+      timestamp: event.timestamp,
+      received_at: receivedAt,
+    };
+    return { message: { key: body.site_id, value: JSON.stringify(body) }, eventId: body.event_id };
+  };
+  const policy = () => ({ maxFutureMs: now() + config.INGEST_MAX_FUTURE_SKEW_S * 1000 });
+
+  const router = Router();
+  const corsForBeacons = cors({ origin: '*', methods: ['POST'], allowedHeaders: ['Content-Type'], maxAge: 86400 });
+  router.options(['/event', '/events'], corsForBeacons);
+
+  router.post('/event', corsForBeacons, ...jsonBody(config.INGEST_BODY_LIMIT_BYTES), async (req, res) => {
+    const result = validateEventInput(req.body, policy());
+    if (!result.ok) {
+      rejected.inc({ reason: 'invalid' });
+      throw Errors.invalidEvent(result.errors);
+    }
+    const { message, eventId } = toMessage(result.value, new Date(now()).toISOString());
+    try {
+      await publisher.publish([message])[0];
+    } catch (err) {
+      rejected.inc({ reason: reasonOf(err) });
+      throw err;
+    }
+    accepted.inc();
+    res.status(202).json({ status: 'accepted', event_id: eventId });
+  });
+
+  router.post('/events', corsForBeacons, ...jsonBody(config.INGEST_BODY_LIMIT_BYTES), async (req, res) => {
+    const events = (req.body as { events?: unknown } | null)?.events;
+    const extra = req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? Object.keys(req.body as object).filter((k) => k !== 'events') : [];
+    if (!Array.isArray(events) || extra.length > 0) {
+      throw Errors.invalidEvent([
+        extra.length > 0
+          ? { field: extra[0]!.slice(0, 64), message: 'is not an allowed field' }
+          : { field: 'events', message: 'must be an array of events' },
+      ]);
+    }
+    if (events.length === 0 || events.length > config.INGEST_MAX_BATCH_EVENTS) {
+      throw Errors.invalidEvent([{ field: 'events', message: `must hold 1 to ${config.INGEST_MAX_BATCH_EVENTS} events` }]);
+    }
+    const receivedAt = new Date(now()).toISOString();
+    const results: ItemResult[] = new Array(events.length);
+    const valid: { index: number; message: OutgoingMessage; eventId: string }[] = [];
+    const p = policy();
+    events.forEach((event, index) => {
+      const v = validateEventInput(event, p, `events/${index}`);
+      if (v.ok) valid.push({ index, ...toMessage(v.value, receivedAt) });
+      else results[index] = { index, status: 'rejected', error: Errors.invalidEvent(v.errors).toJSON().error };
+    });
+    rejected.inc({ reason: 'invalid' }, events.length - valid.length);
+
+    let outcomes: PromiseSettledResult<void>[] = [];
+    if (valid.length > 0) outcomes = await Promise.allSettled(publisher.publish(valid.map((v) => v.message)));
+    let acceptedCount = 0;
+    let failure: AppError | undefined;
+    valid.forEach((v, i) => {
+      const outcome = outcomes[i]!;
+      if (outcome.status === 'fulfilled') {
+        acceptedCount++;
+        results[v.index] = { index: v.index, status: 'accepted', event_id: v.eventId };
+      } else {
+        failure = outcome.reason instanceof AppError ? outcome.reason : Errors.brokerUnavailable(1, outcome.reason);
+        rejected.inc({ reason: reasonOf(failure) });
+        results[v.index] = { index: v.index, status: 'rejected', error: failure.toJSON().error };
+      }
+    });
+    accepted.inc(acceptedCount);
+    const rejectedCount = events.length - acceptedCount;
+    // 202: all accepted. 207: some accepted. Otherwise the status of why none was: 503 (retry) or 400.
+    const status = rejectedCount === 0 ? 202 : acceptedCount > 0 ? 207 : failure ? failure.status : 400;
+    if (failure?.retryAfterSeconds !== undefined) res.set('Retry-After', String(failure.retryAfterSeconds));
+    res.status(status).json({ accepted: acceptedCount, rejected: rejectedCount, results });
+  });
+
+  return router;
+}
+
+function reasonOf(err: unknown): string {
+  if (err instanceof AppError) {
+    if (err.code === 'OVERLOADED') return 'overloaded';
+    if (err.code === 'SHUTTING_DOWN') return 'shutting_down';
+    if (err.code === 'BROKER_UNAVAILABLE') return 'broker';
+  }
+  return 'other';
+}

@@ -1,0 +1,3 @@
+export { createIngestApp, type IngestDeps } from './app';
+export { EventPublisher, type PublisherOptions } from './event-publisher';
+export { startIngestService } from './service';

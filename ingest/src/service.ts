@@ -1,0 +1,46 @@
+import {
+  createKafka,
+  createMetricsRegistry,
+  createProducer,
+  ensureTopics,
+  Lifecycle,
+  listen,
+  pipelineTopics,
+  serverComponent,
+  serverUrl,
+  type Config,
+  type Logger,
+  type RunningService,
+} from '@sitestream/shared';
+import { createIngestApp } from './app';
+import { EventPublisher } from './event-publisher';
+
+/** Wires the ingest service from validated config: Kafka producer → publisher → HTTP app → listening server. */
+export async function startIngestService(config: Config, logger: Logger): Promise<RunningService & { publisher: EventPublisher }> {
+  const registry = createMetricsRegistry('ingest');
+  const lifecycle = new Lifecycle(logger);
+  const kafka = createKafka(config, logger, 'ingest');
+  const admin = kafka.admin();
+  await admin.connect();
+  await ensureTopics(admin, pipelineTopics(config));
+  const producer = createProducer(kafka, { retry: { retries: 3, maxRetryTime: 1000 } });
+  await producer.connect();
+  const publisher = new EventPublisher(
+    producer,
+    admin,
+    {
+      topic: config.KAFKA_TOPIC,
+      lingerMs: config.INGEST_LINGER_MS,
+      maxBatch: config.INGEST_BATCH_MAX_MESSAGES,
+      maxBuffered: config.INGEST_MAX_BUFFERED_EVENTS,
+      timeoutMs: config.INGEST_PRODUCE_TIMEOUT_MS,
+    },
+    logger.child({ component: 'publisher' }),
+    registry,
+  );
+  lifecycle.add(publisher);
+  const app = createIngestApp({ config, logger, registry, lifecycle, publisher });
+  const server = await listen(app, config.INGEST_PORT, config.HOST);
+  lifecycle.add(serverComponent('http', server));
+  return { url: serverUrl(server), lifecycle, publisher, stop: () => lifecycle.shutdown('stop') };
+}

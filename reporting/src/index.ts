@@ -1,0 +1,4 @@
+export { createReportingApp, type ReportingDeps } from './app';
+export { getStats, type StatsResponse } from './get-stats';
+export { parseStatsParams, type StatsParams } from './stats-params';
+export { startReportingService } from './service';

@@ -1,0 +1,24 @@
+import {
+  createDb,
+  createMetricsRegistry,
+  Lifecycle,
+  listen,
+  serverComponent,
+  serverUrl,
+  type Config,
+  type Logger,
+  type RunningService,
+} from '@sitestream/shared';
+import { createReportingApp } from './app';
+
+/** Wires the reporting service from validated config: database pool → HTTP app → listening server. */
+export async function startReportingService(config: Config, logger: Logger): Promise<RunningService> {
+  const registry = createMetricsRegistry('reporting');
+  const lifecycle = new Lifecycle(logger);
+  const db = createDb(config, logger, 'sitestream-reporting');
+  lifecycle.add({ id: 'db', isReady: async () => (await db.raw('SELECT 1'), true), close: () => db.destroy() });
+  const app = createReportingApp({ config, logger, registry, lifecycle, db });
+  const server = await listen(app, config.REPORTING_PORT, config.HOST);
+  lifecycle.add(serverComponent('http', server));
+  return { url: serverUrl(server), lifecycle, stop: () => lifecycle.shutdown('stop') };
+}

@@ -1,0 +1,79 @@
+import { bool, cleanEnv, host, num, port, str, url } from 'envalid';
+import { Errors } from './errors';
+
+/**
+ * Every setting of every service, read from the environment once, validated, then frozen.
+ * Each entry documents its variable, format and default; README's configuration table mirrors this.
+ */
+const spec = {
+  LOG_LEVEL: str({ default: 'info', choices: ['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'], desc: 'pino log level' }),
+  LOG_PRETTY: bool({ default: false, desc: 'human-readable logs (npm start turns this on)' }),
+  HOST: host({ default: '0.0.0.0', desc: 'interface the HTTP servers bind to' }),
+  INGEST_PORT: port({ default: 8000, desc: 'ingest API port' }),
+  REPORTING_PORT: port({ default: 8001, desc: 'reporting (stats) API port' }),
+  CONSUMER_PORT: port({ default: 8002, desc: 'consumer health/metrics port' }),
+
+  DATABASE_URL: url({ default: 'postgres://postgres@127.0.0.1:5432/sitestream', desc: 'PostgreSQL connection URL; the database is created if missing' }),
+  DB_POOL_MAX: num({ default: 10, desc: 'max connections per service pool' }),
+  DB_STATEMENT_TIMEOUT_MS: num({ default: 10000, desc: 'statement_timeout for every pooled connection' }),
+
+  KAFKA_BROKERS: str({ default: '127.0.0.1:9092', desc: 'comma-separated bootstrap brokers; npm start runs a local broker when this is the default' }),
+  KAFKA_CLIENT_ID: str({ default: 'sitestream', desc: 'Kafka client id prefix' }),
+  KAFKA_TOPIC: str({ default: 'website-events', desc: 'events topic (created if missing)' }),
+  KAFKA_DLQ_TOPIC: str({ default: 'website-events.dlq', desc: 'dead-letter topic for records the consumer cannot store' }),
+  KAFKA_TOPIC_PARTITIONS: num({ default: 6, desc: 'partition count used when the topic is created' }),
+  KAFKA_REPLICATION_FACTOR: num({ default: 1, desc: 'replication factor used when the topic is created' }),
+  KAFKA_CONSUMER_GROUP: str({ default: 'sitestream-writer', desc: 'consumer group of the writer' }),
+
+  INGEST_PRODUCE_TIMEOUT_MS: num({ default: 5000, desc: 'deadline for the broker to acknowledge an event before ingest answers 503' }),
+  INGEST_LINGER_MS: num({ default: 2, desc: 'how long ingest gathers concurrent events into one produce request' }),
+  INGEST_BATCH_MAX_MESSAGES: num({ default: 1000, desc: 'max events per produce request' }),
+  INGEST_MAX_BUFFERED_EVENTS: num({ default: 50000, desc: 'events waiting for the broker before ingest answers 503' }),
+  INGEST_BODY_LIMIT_BYTES: num({ default: 1048576, desc: 'max request body (after decompression)' }),
+  INGEST_MAX_BATCH_EVENTS: num({ default: 500, desc: 'max events in one POST /events' }),
+  INGEST_MAX_FUTURE_SKEW_S: num({ default: 86400, desc: 'how far in the future an event timestamp may be (client clock skew)' }),
+  TRUST_PROXY_HOPS: num({ default: 0, desc: 'number of reverse proxies in front of the APIs (never "true")' }),
+
+  CONSUMER_MAX_BYTES_PER_PARTITION: num({ default: 1048576, desc: 'kafkajs maxBytesPerPartition: caps a batch' }),
+  CONSUMER_SESSION_TIMEOUT_MS: num({ default: 30000, desc: 'consumer group session timeout' }),
+  CONSUMER_PARTITIONS_CONCURRENTLY: num({ default: 2, desc: 'partitions processed in parallel by one consumer' }),
+} as const;
+
+type Parsed = ReturnType<typeof cleanEnv<typeof spec>>;
+export type Config = Readonly<{ [K in keyof typeof spec]: Parsed[K] }>;
+
+export interface ConfigDoc {
+  name: string;
+  default: unknown;
+  desc: string;
+}
+
+/** Reads and validates the environment; throws one error listing every problem. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const problems: string[] = [];
+  const cleaned = cleanEnv(env, spec, {
+    reporter: ({ errors }) => {
+      for (const [name, err] of Object.entries(errors)) problems.push(`${name}: ${err?.message ?? 'invalid'}`);
+    },
+  });
+  if (problems.length > 0) throw Errors.invalidConfig(problems);
+  const config = { ...cleaned } as unknown as Config & Record<string, unknown>;
+  if (config.KAFKA_TOPIC_PARTITIONS < 1) problems.push('KAFKA_TOPIC_PARTITIONS: must be >= 1');
+  if (config.INGEST_BATCH_MAX_MESSAGES < 1) problems.push('INGEST_BATCH_MAX_MESSAGES: must be >= 1');
+  if (config.TRUST_PROXY_HOPS < 0 || !Number.isInteger(config.TRUST_PROXY_HOPS)) problems.push('TRUST_PROXY_HOPS: must be a whole number >= 0');
+  if (problems.length > 0) throw Errors.invalidConfig(problems);
+  return Object.freeze(config) as Config;
+}
+
+/** For README generation and `--help` style output. */
+export function configDocs(): ConfigDoc[] {
+  return Object.entries(spec).map(([name, v]) => ({
+    name,
+    default: (v as { default?: unknown }).default,
+    desc: (v as { desc?: string }).desc ?? '',
+  }));
+}
+
+export function kafkaBrokers(config: Config): string[] {
+  return config.KAFKA_BROKERS.split(',').map((b) => b.trim()).filter(Boolean);
+}

@@ -1,0 +1,68 @@
+import knex, { type Knex } from 'knex';
+import pg from 'pg';
+import type { Config } from './config';
+import type { Logger } from './logger';
+
+export type { Knex } from 'knex';
+
+// COUNT(*) and bigint columns arrive as strings by default; our counts fit in a double by a wide margin.
+pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
+
+/**
+ * A Knex pool whose connections never crash the process: node-postgres emits 'error' on idle clients when
+ * the server restarts (57P01), and an unhandled 'error' event would kill us. Each connection also gets a
+ * statement_timeout so no query can run away.
+ */
+export function createDb(
+  config: Pick<Config, 'DATABASE_URL' | 'DB_POOL_MAX' | 'DB_STATEMENT_TIMEOUT_MS'>,
+  logger: Logger,
+  applicationName: string,
+): Knex {
+  const log = logger.child({ component: 'db' });
+  return knex({
+    client: 'pg',
+    connection: {
+      connectionString: config.DATABASE_URL,
+      application_name: applicationName,
+      statement_timeout: config.DB_STATEMENT_TIMEOUT_MS,
+    },
+    pool: {
+      min: 0,
+      max: config.DB_POOL_MAX,
+      afterCreate: (conn: pg.Client, done: (err: Error | null, conn: pg.Client) => void) => {
+        conn.on('error', (err) => log.warn({ err: err.message }, 'database connection error'));
+        done(null, conn);
+      },
+    },
+    acquireConnectionTimeout: 10000,
+  });
+}
+
+/** Creates the database named in the URL when it does not exist (connecting to `postgres` to do so). */
+export async function ensureDatabase(databaseUrl: string): Promise<void> {
+  const url = new URL(databaseUrl);
+  const name = decodeURIComponent(url.pathname.replace(/^\//, ''));
+  if (!name) throw new Error('DATABASE_URL names no database');
+  url.pathname = '/postgres';
+  const client = new pg.Client({ connectionString: url.toString() });
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [name]);
+    if (found.rowCount === 0) {
+      try {
+        await client.query(`CREATE DATABASE ${pg.escapeIdentifier(name)}`);
+      } catch (err) {
+        // Another process may have created it at the same moment.
+        if ((err as { code?: string }).code !== '42P04') throw err;
+      }
+    }
+  } finally {
+    await client.end();
+  }
+}
+
+/** SQLSTATE classes that mean "this row can never be stored" as opposed to "try again later". */
+export function isDataError(err: unknown): boolean {
+  const code = (err as { code?: unknown }).code;
+  return typeof code === 'string' && (code.startsWith('22') || (code.startsWith('23') && code !== '23505'));
+}

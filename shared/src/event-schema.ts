@@ -1,0 +1,163 @@
+import Ajv, { type ErrorObject } from 'ajv';
+import addFormats from 'ajv-formats';
+import type { FieldError } from './errors';
+
+/** Column limits of analytics.website_events; the schema enforces the same, counted in code points as PostgreSQL counts. */
+export const LIMITS = {
+  site_id: 255,
+  event_type: 50,
+  path: 2048,
+  user_id: 255,
+  /** An RFC 3339 timestamp is at most ~35 characters; anything longer is not one. */
+  timestamp: 40,
+} as const;
+
+/** What a client sends. `event_id` is optional; ingest assigns one when missing. */
+export interface EventInput {
+  site_id: string;
+  event_type: string;
+  path: string;
+  user_id: string;
+  timestamp: string;
+  event_id?: string;
+}
+
+/** What travels on the Kafka topic: the event with its id, and when ingest received it. */
+export interface EventMessage {
+  event_id: string;
+  site_id: string;
+  event_type: string;
+  path: string;
+  user_id: string;
+  timestamp: string;
+  received_at: string;
+}
+
+const text = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength, format: 'safe-text' }) as const;
+
+export const eventInputSchema = {
+  $id: 'https://sitestream.dev/schemas/event-input.json',
+  type: 'object',
+  additionalProperties: false,
+  required: ['site_id', 'event_type', 'path', 'user_id', 'timestamp'],
+  properties: {
+    site_id: text(LIMITS.site_id),
+    event_type: text(LIMITS.event_type),
+    path: text(LIMITS.path),
+    user_id: text(LIMITS.user_id),
+    timestamp: { type: 'string', maxLength: LIMITS.timestamp, format: 'date-time' },
+    event_id: { type: 'string', maxLength: 36, format: 'uuid' },
+  },
+} as const;
+
+export const eventMessageSchema = {
+  $id: 'https://sitestream.dev/schemas/event-message.json',
+  type: 'object',
+  additionalProperties: false,
+  required: ['event_id', 'site_id', 'event_type', 'path', 'user_id', 'timestamp', 'received_at'],
+  properties: {
+    ...eventInputSchema.properties,
+    received_at: { type: 'string', maxLength: LIMITS.timestamp, format: 'date-time' },
+  },
+} as const;
+
+// C0 and C1 control characters and DEL: PostgreSQL refuses NUL outright, and the others are never
+// legitimate in ids or paths (they break logs, CSV exports and terminals).
+const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
+
+export function isSafeText(s: string): boolean {
+  return s.isWellFormed() && !CONTROL.test(s);
+}
+
+/**
+ * Compiled validators. Deliberately: no coerceTypes ("42" is not a number), no useDefaults (no mutation),
+ * no allErrors (stop at the first problem: cheaper and not a DoS lever), strict mode on.
+ */
+function buildAjv(options: { allErrors?: boolean } = {}): Ajv {
+  const ajv = new Ajv({ strict: true, allErrors: options.allErrors ?? false, coerceTypes: false, useDefaults: false });
+  addFormats(ajv, { mode: 'full', formats: ['date-time', 'uuid'] });
+  ajv.addFormat('safe-text', { type: 'string', validate: isSafeText });
+  return ajv;
+}
+
+const ajv = buildAjv();
+const validateInput = ajv.compile<EventInput>(eventInputSchema);
+const validateMessage = ajv.compile<EventMessage>(eventMessageSchema);
+// Only run after the fast validator said no, to name every bad field at once. The error list is capped so
+// a body with thousands of unknown keys cannot make the answer large.
+const explainInput = buildAjv({ allErrors: true }).compile<EventInput>(eventInputSchema);
+const MAX_REPORTED_ERRORS = 20;
+
+export type Validation<T> = { ok: true; value: T } | { ok: false; errors: FieldError[] };
+
+export interface TimestampPolicy {
+  /** Latest acceptable instant, in ms since the epoch (now + allowed clock skew). */
+  maxFutureMs: number;
+}
+
+/** Validates one event as a client sent it. `prefix` locates it inside a batch ("events/3"). */
+export function validateEventInput(data: unknown, policy: TimestampPolicy, prefix = ''): Validation<EventInput> {
+  if (!validateInput(data)) {
+    explainInput(data);
+    return { ok: false, errors: toFieldErrors(explainInput.errors ?? validateInput.errors, prefix).slice(0, MAX_REPORTED_ERRORS) };
+  }
+  const problem = checkInstant(data.timestamp, policy);
+  if (problem) return { ok: false, errors: [{ field: join(prefix, 'timestamp'), message: problem }] };
+  return { ok: true, value: data };
+}
+
+/** Validates a record read from Kafka (the consumer trusts nothing it did not check itself). */
+export function validateEventMessage(data: unknown): Validation<EventMessage> {
+  if (!validateMessage(data)) return { ok: false, errors: toFieldErrors(validateMessage.errors, '') };
+  for (const field of ['timestamp', 'received_at'] as const) {
+    if (!Number.isFinite(Date.parse(data[field]))) {
+      return { ok: false, errors: [{ field, message: 'is not a representable instant' }] };
+    }
+  }
+  return { ok: true, value: data };
+}
+
+function checkInstant(ts: string, policy: TimestampPolicy): string | undefined {
+  const ms = Date.parse(ts);
+  // ajv-formats accepts leap seconds (23:59:60) but Date cannot represent them.
+  if (!Number.isFinite(ms)) return 'is not a representable instant (leap seconds are not accepted)';
+  if (ms > policy.maxFutureMs) return 'is too far in the future';
+  if (ms < Date.UTC(1970, 0, 1)) return 'is before 1970-01-01';
+  return undefined;
+}
+
+function join(prefix: string, field: string): string {
+  return prefix ? `${prefix}/${field}` : field;
+}
+
+const MESSAGES: Record<string, (e: ErrorObject) => string> = {
+  required: () => 'is required',
+  additionalProperties: () => 'is not an allowed field',
+  type: (e) => `must be a ${String(e.params.type)}`,
+  minLength: () => 'must not be empty',
+  maxLength: (e) => `must be at most ${String(e.params.limit)} characters`,
+  format: (e) => {
+    switch (e.params.format) {
+      case 'date-time':
+        return 'must be an RFC 3339 date-time with a time zone offset, e.g. 2025-11-16T10:00:00Z';
+      case 'uuid':
+        return 'must be a UUID';
+      default:
+        return 'must not contain control characters or unpaired surrogates';
+    }
+  },
+};
+
+function toFieldErrors(errors: ErrorObject[] | null | undefined, prefix: string): FieldError[] {
+  return (errors ?? []).map((e) => {
+    let field = e.instancePath.replace(/^\//, '');
+    if (e.keyword === 'required') field = join(field, String(e.params.missingProperty));
+    // The offending key comes from the client: cap its length before echoing it.
+    if (e.keyword === 'additionalProperties') field = join(field, String(e.params.additionalProperty).slice(0, 64));
+    const describe = MESSAGES[e.keyword];
+    return {
+      field: join(prefix, field) || prefix || '(body)',
+      message: field === '' && e.keyword === 'type' ? 'must be a JSON object' : describe ? describe(e) : (e.message ?? 'is invalid'),
+    };
+  });
+}

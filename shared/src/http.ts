@@ -1,0 +1,120 @@
+import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
+import helmet from 'helmet';
+import type { Server } from 'node:http';
+import { Histogram, type Registry } from 'prom-client';
+import { AppError, Errors } from './errors';
+import type { Component, Lifecycle } from './lifecycle';
+import type { Logger } from './logger';
+
+/** An Express app with the defaults every Sitestream API shares. Listening is the caller's job. */
+export function createBaseApp(options: { trustProxyHops: number }): Express {
+  const app = express();
+  app.disable('x-powered-by');
+  app.disable('etag');
+  // A hop count, never `true`: `true` lets any client pick its own address through X-Forwarded-For.
+  app.set('trust proxy', options.trustProxyHops);
+  app.use(helmet({ contentSecurityPolicy: false, crossOriginResourcePolicy: { policy: 'cross-origin' } }));
+  return app;
+}
+
+/** /healthz (the process is alive), /readyz (every component can serve), /metrics (Prometheus). */
+export function mountOpsRoutes(app: Express, lifecycle: Lifecycle, registry: Registry): void {
+  app.get('/healthz', (_req, res) => {
+    res.json({ status: 'ok' });
+  });
+  app.get('/readyz', async (_req, res) => {
+    const readiness = await lifecycle.readiness();
+    res.status(readiness.ready ? 200 : 503).json(readiness);
+  });
+  app.get('/metrics', async (_req, res) => {
+    res.type(registry.contentType).send(await registry.metrics());
+  });
+}
+
+/** JSON 404 and the one error handler: AppErrors become their status and body; anything else is a 500. */
+export function finishApp(app: Express, logger: Logger): void {
+  const notFound: RequestHandler = (_req, _res, next) => next(Errors.notFound());
+  const onError: ErrorRequestHandler = (err, req, res, _next) => {
+    const appError = toAppError(err);
+    if (appError.status >= 500 && !appError.retriable) {
+      logger.error({ err, method: req.method, url: req.originalUrl }, 'request failed');
+    }
+    if (appError.retryAfterSeconds !== undefined) res.set('Retry-After', String(appError.retryAfterSeconds));
+    if (res.headersSent) return;
+    res.status(appError.status).json(appError.toJSON());
+  };
+  app.use(notFound);
+  app.use(onError);
+}
+
+/** Maps errors thrown by body parsing and libraries onto the catalog. */
+export function toAppError(err: unknown): AppError {
+  if (err instanceof AppError) return err;
+  const e = err as { type?: string; status?: number; message?: string; limit?: number };
+  switch (e.type) {
+    case 'entity.too.large':
+      return Errors.bodyTooLarge(e.limit ?? 0);
+    case 'entity.parse.failed':
+      return Errors.invalidJson(e.message ?? 'parse error');
+    case 'encoding.unsupported':
+    case 'charset.unsupported':
+      return Errors.unsupportedMediaType(e.message ?? 'unsupported encoding');
+    case 'request.aborted':
+      return new AppError('REQUEST_ABORTED', 400, 'request aborted');
+    default:
+      if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
+        return new AppError('BAD_REQUEST', e.status, e.message ?? 'bad request');
+      }
+      return Errors.internal(err);
+  }
+}
+
+/** Wraps a listening server as a lifecycle component: closing stops accepting and ends idle sockets. */
+export function serverComponent(id: string, server: Server): Component {
+  return {
+    id,
+    isReady: () => server.listening,
+    close: () =>
+      new Promise<void>((resolve) => {
+        if (!server.listening) return resolve();
+        server.close(() => resolve());
+        server.closeIdleConnections();
+      }),
+  };
+}
+
+export function listen(app: Express, port: number, host: string): Promise<Server> {
+  return new Promise((resolve, reject) => {
+    const server = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(server)));
+    server.once('error', reject);
+  });
+}
+
+/** Request count and duration by route template, method and status: all bounded label sets. */
+export function requestMetrics(registry: Registry): RequestHandler {
+  const duration = new Histogram({
+    name: 'sitestream_http_request_duration_seconds',
+    help: 'HTTP request duration by route, method and status',
+    labelNames: ['route', 'method', 'status'] as const,
+    buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
+    registers: [registry],
+  });
+  return (req, res, next) => {
+    const start = process.hrtime.bigint();
+    res.once('finish', () => {
+      const route = (req.route as { path?: string } | undefined)?.path;
+      duration.observe(
+        { route: typeof route === 'string' ? route : 'unmatched', method: req.method, status: String(res.statusCode) },
+        Number(process.hrtime.bigint() - start) / 1e9,
+      );
+    });
+    next();
+  };
+}
+
+export function serverUrl(server: Server): string {
+  const address = server.address();
+  if (address === null || typeof address === 'string') throw new Error('server is not listening on TCP');
+  const host = address.family === 'IPv6' ? `[${address.address}]` : address.address;
+  return `http://${host === '0.0.0.0' || host === '[::]' ? '127.0.0.1' : host}:${address.port}`;
+}

@@ -1,0 +1,64 @@
+import { existsSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startLocalKafka, type LocalKafka } from '@sitestream/infra';
+
+/**
+ * What the tests run against, decided once per jest run:
+ * - KAFKA_BROKERS / TEST_DATABASE_URL set: use them as they are;
+ * - a Docker engine reachable: Kafka and PostgreSQL in throwaway containers (testcontainers);
+ * - otherwise: a real Kafka broker started here as a local process, and the local PostgreSQL.
+ */
+export interface TestEnvironment {
+  kafkaBrokers: string;
+  /** A URL whose user may CREATE DATABASE; each test file makes its own database from it. */
+  adminDatabaseUrl: string;
+  stop(): Promise<void>;
+}
+
+const LOCAL_PG = 'postgres://postgres@127.0.0.1:5432/postgres';
+
+function dockerReachable(): boolean {
+  return Boolean(process.env.DOCKER_HOST) || existsSync('/var/run/docker.sock');
+}
+
+export async function startTestEnvironment(): Promise<TestEnvironment> {
+  const stops: (() => Promise<void>)[] = [];
+  let kafkaBrokers = process.env.KAFKA_BROKERS;
+  let adminDatabaseUrl = process.env.TEST_DATABASE_URL;
+
+  if ((!kafkaBrokers || !adminDatabaseUrl) && dockerReachable() && process.env.SITESTREAM_NO_DOCKER !== '1') {
+    const { KafkaContainer } = await import('@testcontainers/kafka');
+    const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
+    if (!kafkaBrokers) {
+      const kafka = await new KafkaContainer('confluentinc/cp-kafka:7.9.0').withKraft().start();
+      kafkaBrokers = `${kafka.getHost()}:${kafka.getMappedPort(9093)}`;
+      stops.push(async () => void (await kafka.stop()));
+    }
+    if (!adminDatabaseUrl) {
+      const pg = await new PostgreSqlContainer('postgres:16-alpine').start();
+      adminDatabaseUrl = pg.getConnectionUri();
+      stops.push(async () => void (await pg.stop()));
+    }
+  }
+
+  if (!kafkaBrokers) {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sitestream-test-kafka-'));
+    const port = 19092 + Math.floor(Math.random() * 400) * 2;
+    const local: LocalKafka = await startLocalKafka({ dataDir, brokers: [{ nodeId: 1, port, controllerPort: port + 1 }] });
+    kafkaBrokers = local.bootstrap;
+    stops.push(async () => {
+      await local.stop();
+      rmSync(dataDir, { recursive: true, force: true });
+    });
+  }
+
+  return {
+    kafkaBrokers,
+    adminDatabaseUrl: adminDatabaseUrl ?? LOCAL_PG,
+    stop: async () => {
+      for (const stop of stops.reverse()) await stop();
+    },
+  };
+}

@@ -1,0 +1,74 @@
+import { randomBytes } from 'node:crypto';
+import { startConsumerService } from '@sitestream/consumer';
+import { startIngestService } from '@sitestream/ingest';
+import { startReportingService } from '@sitestream/reporting';
+import { createKafka, createLogger, ensureTopics, loadConfig, pipelineTopics, type Config, type Knex } from '@sitestream/shared';
+import { createTestDatabase, type TestDatabase } from './test-database';
+
+export interface Pipeline {
+  config: Config;
+  ingestUrl: string;
+  reportingUrl: string;
+  consumerUrl: string;
+  db: Knex;
+  stop(): Promise<void>;
+}
+
+/** Names no other test uses: a topic, its dead-letter topic and a consumer group of its own. */
+export function uniqueKafkaNames(): Pick<Config, 'KAFKA_TOPIC' | 'KAFKA_DLQ_TOPIC' | 'KAFKA_CONSUMER_GROUP'> {
+  const id = randomBytes(4).toString('hex');
+  return { KAFKA_TOPIC: `test-events-${id}`, KAFKA_DLQ_TOPIC: `test-events-${id}.dlq`, KAFKA_CONSUMER_GROUP: `test-writer-${id}` };
+}
+
+export function testConfig(overrides: Partial<Config> = {}): Config {
+  const base = loadConfig({ ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', HOST: '127.0.0.1' });
+  return Object.freeze({ ...base, ...uniqueKafkaNames(), KAFKA_TOPIC_PARTITIONS: 3, INGEST_PORT: 0, REPORTING_PORT: 0, CONSUMER_PORT: 0, ...overrides });
+}
+
+/**
+ * The three real services, in this process, on ephemeral ports, against the real broker and a fresh database:
+ * what the end-to-end tests drive through HTTP.
+ */
+export async function startPipeline(overrides: Partial<Config> = {}, options: { consumer?: boolean } = {}): Promise<Pipeline> {
+  const database: TestDatabase = await createTestDatabase();
+  const config = testConfig({ DATABASE_URL: database.url, ...overrides });
+  const logger = createLogger(config, 'test');
+  const admin = createKafka(config, logger, 'test').admin();
+  await admin.connect();
+  await ensureTopics(admin, pipelineTopics(config));
+  await admin.disconnect();
+
+  const ingest = await startIngestService(config, logger.child({ service: 'ingest' }));
+  const consumer = options.consumer === false ? undefined : await startConsumerService(config, logger.child({ service: 'consumer' }));
+  const reporting = await startReportingService(config, logger.child({ service: 'reporting' }));
+  return {
+    config,
+    ingestUrl: ingest.url,
+    reportingUrl: reporting.url,
+    consumerUrl: consumer?.url ?? '',
+    db: database.db,
+    stop: async () => {
+      await ingest.stop();
+      await consumer?.stop();
+      await reporting.stop();
+      await database.drop();
+    },
+  };
+}
+
+export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {
+  const res = await fetch(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json', ...headers },
+    body: typeof body === 'string' ? body : JSON.stringify(body),
+  });
+  const text = await res.text();
+  return { status: res.status, body: text ? JSON.parse(text) : undefined, headers: res.headers };
+}
+
+/** Parses with this realm's JSON (fetch's own .json() builds objects jest's strict equality rejects). */
+export async function getJson(url: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any; text: string; headers: Headers }> {
+  const res = await fetch(url, { headers });
+  const text = await res.text();
+  return { status: res.status, body: JSON.parse(text), text, headers: res.headers };
+}
