@@ -48,6 +48,7 @@ export async function startConsumerService(config: Config, logger: Logger): Prom
       topic: config.KAFKA_TOPIC,
       dlqTopic: config.KAFKA_DLQ_TOPIC,
       partitionsConsumedConcurrently: config.CONSUMER_PARTITIONS_CONCURRENTLY,
+      retryMaxDelayMs: config.CONSUMER_RETRY_MAX_DELAY_MS,
     },
   );
   lifecycle.add(writer);

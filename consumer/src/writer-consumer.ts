@@ -1,14 +1,18 @@
+import { backOff } from 'exponential-backoff';
 import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Component, Knex, Logger } from '@sitestream/shared';
 import { FencedError, writeBatch, type WriteResult } from './event-writer';
-import { decodeRecord } from './record-decoder';
+import { readPositions } from './partition-positions';
+import { decodeRecord, type DecodedRecord } from './record-decoder';
+import { isTransient } from './transient';
 
 export interface WriterOptions {
   group: string;
   topic: string;
   dlqTopic: string;
   partitionsConsumedConcurrently: number;
+  retryMaxDelayMs: number;
 }
 
 export interface WriterDeps {
@@ -20,6 +24,8 @@ export interface WriterDeps {
   registry: Registry;
 }
 
+type DeadLetter = WriteResult['deadLettered'][number];
+
 /**
  * The consumer-group member that moves events from Kafka into PostgreSQL. PostgreSQL holds the truth about
  * what was written (see event-writer.ts); committing offsets to Kafka afterwards is only a hint that saves
@@ -29,6 +35,8 @@ export class WriterConsumer implements Component {
   readonly id = 'kafka-consumer';
   private running = false;
   private crashed = false;
+  /** Newest `received_at` (ms) among committed events: freshness is measured against it. */
+  private newestCommittedReceivedAt = 0;
   private readonly metrics;
 
   constructor(
@@ -36,6 +44,7 @@ export class WriterConsumer implements Component {
     private readonly options: WriterOptions,
   ) {
     const registers = [deps.registry];
+    const self = this;
     this.metrics = {
       batches: new Counter({ name: 'sitestream_consumer_batches_total', help: 'Batches processed, by outcome', labelNames: ['outcome'] as const, registers }),
       written: new Counter({ name: 'sitestream_consumer_events_written_total', help: 'Events inserted into PostgreSQL', registers }),
@@ -43,13 +52,34 @@ export class WriterConsumer implements Component {
       replayed: new Counter({ name: 'sitestream_consumer_replayed_records_total', help: 'Records skipped because they were below the stored position', registers }),
       dead: new Counter({ name: 'sitestream_consumer_dead_lettered_total', help: 'Records dead-lettered, by reason', labelNames: ['reason'] as const, registers }),
       gaps: new Counter({ name: 'sitestream_consumer_offset_gap_records_total', help: 'Offsets missing between the stored position and the next record read', registers }),
+      retries: new Counter({ name: 'sitestream_consumer_transient_retries_total', help: 'Batch attempts retried after a transient database or broker error', registers }),
       txSeconds: new Histogram({
         name: 'sitestream_consumer_transaction_duration_seconds',
         help: 'Duration of the write transaction per batch',
         buckets: [0.002, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
         registers,
       }),
+      batchSize: new Histogram({
+        name: 'sitestream_consumer_batch_size',
+        help: 'Records per batch',
+        buckets: [1, 10, 50, 100, 250, 500, 1000, 2500, 5000, 10000],
+        registers,
+      }),
       lastCommit: new Gauge({ name: 'sitestream_consumer_last_commit_timestamp_seconds', help: 'Unix time of the last successful database commit', registers }),
+      lag: new Gauge({
+        name: 'sitestream_consumer_lag_messages',
+        help: 'Records in the partition after the last committed batch (high watermark − next position)',
+        labelNames: ['partition'] as const,
+        registers,
+      }),
+      freshness: new Gauge({
+        name: 'sitestream_consumer_freshness_seconds',
+        help: 'Now minus the ingest time of the newest committed event',
+        registers,
+        collect() {
+          if (self.newestCommittedReceivedAt > 0) this.set(Math.max(0, (Date.now() - self.newestCommittedReceivedAt) / 1000));
+        },
+      }),
       rebalances: new Counter({ name: 'sitestream_consumer_rebalances_total', help: 'Group joins of this member', registers }),
     };
   }
@@ -58,7 +88,9 @@ export class WriterConsumer implements Component {
     const { consumer, producer } = this.deps;
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       this.metrics.rebalances.inc();
-      this.deps.logger.info({ assignment: e.payload.memberAssignment }, 'joined group');
+      const assigned = e.payload.memberAssignment[this.options.topic] ?? [];
+      this.deps.logger.info({ partitions: assigned }, 'joined group');
+      void this.seekToStoredPositions(assigned);
     });
     consumer.on(consumer.events.CRASH, (e) => {
       this.deps.logger.error({ err: e.payload.error?.message, restart: e.payload.restart }, 'consumer crashed');
@@ -77,32 +109,78 @@ export class WriterConsumer implements Component {
     this.running = true;
   }
 
-  private async handleBatch({ batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale }: EachBatchPayload): Promise<void> {
+  /**
+   * Kafka's committed offsets trail the database (they are committed after it), so after a crash Kafka
+   * would replay records the database already has. Start each assigned partition where the database says.
+   */
+  private async seekToStoredPositions(partitions: number[]): Promise<void> {
+    try {
+      const positions = await readPositions(this.deps.db, this.options.group, this.options.topic, partitions);
+      for (const [partition, offset] of positions) {
+        this.deps.consumer.seek({ topic: this.options.topic, partition, offset: String(offset) });
+      }
+    } catch (err) {
+      // Harmless: without the seek, replayed records are skipped by the position check in the transaction.
+      this.deps.logger.warn({ err: (err as Error).message }, 'could not seek to stored positions');
+    }
+  }
+
+  private async handleBatch(payload: EachBatchPayload): Promise<void> {
+    const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
     const records = batch.messages.map((m) => decodeRecord(m.offset, m.value));
-    const stopTimer = this.metrics.txSeconds.startTimer();
+    this.metrics.batchSize.observe(records.length);
+
     let result: WriteResult;
     try {
-      // Dead letters go to the DLQ topic before the transaction that moves past them: a crash in between
-      // repeats the DLQ record (consumers of the DLQ dedupe on its position headers), never loses it.
-      const poison = records.filter((r) => r.poison);
-      if (poison.length > 0) await this.publishDeadLetters(batch.topic, batch.partition, poison.map((r) => ({ offset: r.offset, raw: r.raw, poison: r.poison! })));
-      result = await writeBatch(this.deps.db, { group: this.options.group, topic: batch.topic, partition: batch.partition, records });
-      // Rows the database refused are found only inside the transaction; they are stored in dead_letters already.
-      const refused = result.deadLettered.filter((d) => d.poison.reason === 'database_rejected');
-      if (refused.length > 0) await this.publishDeadLetters(batch.topic, batch.partition, refused);
+      // Transient failures (database restarting, broker moving) are retried with capped backoff for as
+      // long as we still own the partition; the batch is never skipped on such an error.
+      result = await backOff(() => this.writeOnce(batch.topic, batch.partition, records), {
+        numOfAttempts: Number.MAX_SAFE_INTEGER,
+        startingDelay: 100,
+        maxDelay: this.options.retryMaxDelayMs,
+        jitter: 'full',
+        retry: async (err: unknown) => {
+          if (!isTransient(err) || !isRunning() || isStale()) return false;
+          this.metrics.retries.inc();
+          this.deps.logger.warn({ err: (err as Error).message, partition: batch.partition }, 'transient error; retrying batch');
+          await heartbeat();
+          return true;
+        },
+      });
     } catch (err) {
-      stopTimer();
       if (err instanceof FencedError) {
         this.metrics.batches.inc({ outcome: 'fenced' });
         this.deps.logger.warn({ partition: batch.partition }, err.message);
         return;
       }
       this.metrics.batches.inc({ outcome: 'error' });
-      this.deps.logger.warn({ err: (err as Error).message, partition: batch.partition }, 'batch failed; kafkajs will retry it');
+      this.deps.logger.error({ err: (err as Error).message, partition: batch.partition }, 'batch failed; kafkajs will retry it');
       throw err;
     }
+
+    this.recordSuccess(batch.partition, records, result, Number(batch.highWatermark));
+    // Only now, after the database commit, may Kafka learn that we are past these offsets.
+    resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
+    await heartbeat();
+    await commitOffsetsIfNecessary();
+  }
+
+  private async writeOnce(topic: string, partition: number, records: DecodedRecord[]): Promise<WriteResult> {
+    // Dead letters go to the DLQ topic before the transaction that moves past them: a crash in between
+    // repeats the DLQ record (its key and headers carry the original position), never loses it.
+    const poison = records.filter((r) => r.poison).map((r) => ({ offset: r.offset, raw: r.raw, poison: r.poison! }));
+    if (poison.length > 0) await this.publishDeadLetters(topic, partition, poison);
+    const stopTimer = this.metrics.txSeconds.startTimer();
+    const result = await writeBatch(this.deps.db, { group: this.options.group, topic, partition, records });
     stopTimer();
+    // Rows the database refused are found only inside the transaction; they are in dead_letters already.
+    const refused = result.deadLettered.filter((d) => d.poison.reason === 'database_rejected');
+    if (refused.length > 0) await this.publishDeadLetters(topic, partition, refused);
+    return result;
+  }
+
+  private recordSuccess(partition: number, records: DecodedRecord[], result: WriteResult, highWatermark: number): void {
     this.metrics.batches.inc({ outcome: 'ok' });
     this.metrics.written.inc(result.inserted);
     this.metrics.duplicates.inc(result.duplicates);
@@ -110,20 +188,24 @@ export class WriterConsumer implements Component {
     for (const d of result.deadLettered) this.metrics.dead.inc({ reason: d.poison.reason });
     if (result.gap > 0) {
       this.metrics.gaps.inc(result.gap);
-      this.deps.logger.warn({ partition: batch.partition, missing: result.gap }, 'offset gap: records were never read');
+      this.deps.logger.warn({ partition, missing: result.gap }, 'offset gap: records were never read');
     }
-    this.metrics.lastCommit.set(Date.now() / 1000);
+    const now = Date.now();
+    this.metrics.lastCommit.set(now / 1000);
+    if (result.nextOffset !== undefined) this.metrics.lag.set({ partition: String(partition) }, Math.max(0, highWatermark - result.nextOffset));
+    for (const r of records) {
+      if (r.event) {
+        const t = Date.parse(r.event.received_at);
+        if (t > this.newestCommittedReceivedAt && t <= now) this.newestCommittedReceivedAt = t;
+      }
+    }
     this.deps.logger.debug(
-      { partition: batch.partition, records: records.length, inserted: result.inserted, duplicates: result.duplicates, skipped: result.skipped, dead: result.deadLettered.length },
+      { partition, records: records.length, inserted: result.inserted, duplicates: result.duplicates, skipped: result.skipped, dead: result.deadLettered.length },
       'batch committed',
     );
-    // Only now, after the database commit, may Kafka learn that we are past these offsets.
-    resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
-    await heartbeat();
-    await commitOffsetsIfNecessary();
   }
 
-  private async publishDeadLetters(topic: string, partition: number, dead: WriteResult['deadLettered']): Promise<void> {
+  private async publishDeadLetters(topic: string, partition: number, dead: DeadLetter[]): Promise<void> {
     await this.deps.producer.send({
       topic: this.options.dlqTopic,
       acks: -1,

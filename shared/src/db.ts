@@ -14,7 +14,7 @@ pg.types.setTypeParser(pg.types.builtins.INT8, (v) => Number(v));
  * statement_timeout so no query can run away.
  */
 export function createDb(
-  config: Pick<Config, 'DATABASE_URL' | 'DB_POOL_MAX' | 'DB_STATEMENT_TIMEOUT_MS'>,
+  config: Pick<Config, 'DATABASE_URL' | 'DB_POOL_MAX' | 'DB_STATEMENT_TIMEOUT_MS'> & Partial<Pick<Config, 'DB_IDLE_IN_TRANSACTION_TIMEOUT_MS'>>,
   logger: Logger,
   applicationName: string,
 ): Knex {
@@ -25,6 +25,8 @@ export function createDb(
       connectionString: config.DATABASE_URL,
       application_name: applicationName,
       statement_timeout: config.DB_STATEMENT_TIMEOUT_MS,
+      // A process frozen inside a transaction (SIGSTOP, a long GC) would hold its row locks forever.
+      ...(config.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS ? { idle_in_transaction_session_timeout: config.DB_IDLE_IN_TRANSACTION_TIMEOUT_MS } : {}),
     },
     pool: {
       min: 0,
@@ -59,6 +61,23 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
   } finally {
     await client.end();
   }
+}
+
+/**
+ * Errors worth retrying: the connection or the server went away, the server is starting or shutting down,
+ * a serialization failure or deadlock, resources exhausted, or the pool could not hand out a connection.
+ */
+export function isTransientDbError(err: unknown): boolean {
+  const e = err as { code?: unknown; message?: unknown; name?: unknown };
+  const code = typeof e.code === 'string' ? e.code : '';
+  // 57014: statement_timeout hit while waiting for a lock another (frozen) session holds; 55P03: lock not available.
+  if (/^(08|53|57P)/.test(code) || ['40001', '40P01', '57014', '55P03'].includes(code)) return true;
+  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) return true;
+  const message = typeof e.message === 'string' ? e.message : '';
+  return (
+    e.name === 'KnexTimeoutError' ||
+    /Connection terminated|connection is closed|Client has encountered a connection error|terminating connection/i.test(message)
+  );
 }
 
 /** SQLSTATE classes that mean "this row can never be stored" as opposed to "try again later". */

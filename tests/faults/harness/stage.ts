@@ -1,0 +1,172 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { Kafka, logLevel } from 'kafkajs';
+import { startLocalKafka, type LocalKafka } from '@sitestream/infra';
+import { ensureTopics, type Knex } from '@sitestream/shared';
+import { uniqueKafkaNames } from '../../helpers/pipeline';
+import { freePort, spawnService, type ServiceProcess } from '../../helpers/processes';
+import { createTestDatabase, type TestDatabase } from '../../helpers/test-database';
+import { waitFor } from '../../helpers/wait-for';
+
+export interface StageOptions {
+  /** 1: a single broker; 3: a replicated cluster (RF 3, min.insync.replicas 2). */
+  brokers: 1 | 3;
+  partitions?: number;
+  /** Extra environment for every service process. */
+  env?: Record<string, string>;
+}
+
+interface Proc extends ServiceProcess {
+  url: string;
+  alive: boolean;
+}
+
+/**
+ * One fault scenario's world: its own Kafka (so it may kill it), its own database, and the services as real
+ * processes that can be killed, frozen and restarted.
+ */
+export class Stage {
+  readonly ingests: Proc[] = [];
+  readonly consumers: Proc[] = [];
+  private constructor(
+    readonly kafka: LocalKafka,
+    private readonly kafkaDir: string,
+    readonly database: TestDatabase,
+    readonly env: Record<string, string>,
+  ) {}
+
+  static async create(options: StageOptions): Promise<Stage> {
+    const kafkaDir = mkdtempSync(join(tmpdir(), 'sitestream-faults-'));
+    const base = 20000 + Math.floor(Math.random() * 200) * 10;
+    const specs = Array.from({ length: options.brokers }, (_, i) => ({ nodeId: i + 1, port: base + 2 * i, controllerPort: base + 2 * i + 1 }));
+    const kafka = await startLocalKafka({ dataDir: kafkaDir, brokers: specs });
+    const database = await createTestDatabase();
+    const names = uniqueKafkaNames();
+    const env: Record<string, string> = {
+      ...names,
+      KAFKA_BROKERS: kafka.bootstrap,
+      DATABASE_URL: database.url,
+      HOST: '127.0.0.1',
+      LOG_LEVEL: process.env.FAULTS_LOG_LEVEL ?? 'warn',
+      KAFKA_TOPIC_PARTITIONS: String(options.partitions ?? 6),
+      KAFKA_REPLICATION_FACTOR: String(options.brokers),
+      CONSUMER_SESSION_TIMEOUT_MS: '6000',
+      DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: '5000',
+      INGEST_PRODUCE_TIMEOUT_MS: '3000',
+      KAFKAJS_NO_PARTITIONER_WARNING: '1',
+      ...options.env,
+    };
+    const admin = new Kafka({ brokers: kafka.bootstrap.split(','), logLevel: logLevel.NOTHING }).admin();
+    await admin.connect();
+    await ensureTopics(admin, [
+      { topic: names.KAFKA_TOPIC, numPartitions: options.partitions ?? 6, replicationFactor: options.brokers },
+      { topic: names.KAFKA_DLQ_TOPIC, numPartitions: 1, replicationFactor: options.brokers },
+    ]);
+    await admin.disconnect();
+    return new Stage(kafka, kafkaDir, database, env);
+  }
+
+  get db(): Knex {
+    return this.database.db;
+  }
+
+  get topic(): string {
+    return this.env.KAFKA_TOPIC!;
+  }
+
+  async startIngest(): Promise<Proc> {
+    const port = await freePort();
+    const proc = this.track(spawnService('ingest', { ...this.env, INGEST_PORT: String(port) }), `http://127.0.0.1:${port}`);
+    this.ingests.push(proc);
+    await this.waitReady(proc);
+    return proc;
+  }
+
+  async startConsumer(): Promise<Proc> {
+    const port = await freePort();
+    const proc = this.track(spawnService('consumer', { ...this.env, CONSUMER_PORT: String(port) }), `http://127.0.0.1:${port}`);
+    this.consumers.push(proc);
+    await this.waitReady(proc);
+    return proc;
+  }
+
+  ingestUrls = (): string[] => this.ingests.filter((p) => p.alive).map((p) => p.url);
+
+  /** Sends a signal; for SIGKILL/SIGTERM waits until the process is gone. */
+  async signal(proc: Proc, signal: NodeJS.Signals): Promise<void> {
+    proc.child.kill(signal);
+    if (signal === 'SIGKILL' || signal === 'SIGTERM') await proc.exited;
+  }
+
+  /** Partition → next offset the database holds for the group. */
+  async positions(): Promise<Map<number, number>> {
+    const rows = await this.db('analytics.consumer_offsets')
+      .where({ consumer_group: this.env.KAFKA_CONSUMER_GROUP, topic: this.topic })
+      .select<{ partition: number; next_offset: number }[]>('partition', 'next_offset');
+    return new Map(rows.map((r) => [Number(r.partition), Number(r.next_offset)]));
+  }
+
+  /** Partition → high watermark (the offset the next record will get). */
+  async highWatermarks(): Promise<Map<number, number>> {
+    const admin = new Kafka({ brokers: this.kafka.bootstrap.split(','), logLevel: logLevel.NOTHING, retry: { retries: 2 } }).admin();
+    await admin.connect();
+    try {
+      const offsets = await admin.fetchTopicOffsets(this.topic);
+      return new Map(offsets.map((o) => [o.partition, Number(o.high)]));
+    } finally {
+      await admin.disconnect();
+    }
+  }
+
+  /**
+   * Waits until the database holds everything the topic held at `target` (default: now) and returns the
+   * seconds it took: the recovery time when called right after a fault ends.
+   */
+  async waitCaughtUp(timeoutMs = 120_000, target?: Map<number, number>): Promise<number> {
+    const started = Date.now();
+    const goal = target ?? (await waitFor(() => this.highWatermarks(), { what: 'topic offsets', timeoutMs }));
+    await waitFor(
+      async () => {
+        const positions = await this.positions();
+        for (const [partition, high] of goal) if (high > 0 && (positions.get(partition) ?? 0) < high) return false;
+        return true;
+      },
+      { what: 'consumer to catch up', timeoutMs, intervalMs: 200 },
+    );
+    return (Date.now() - started) / 1000;
+  }
+
+  /** Everything consumed: positions equal the high watermarks, read after the load has stopped. */
+  async drain(timeoutMs = 180_000): Promise<void> {
+    await this.waitCaughtUp(timeoutMs);
+  }
+
+  async stop(): Promise<void> {
+    for (const p of [...this.ingests, ...this.consumers]) if (p.alive) p.child.kill('SIGKILL');
+    await this.kafka.stop().catch(() => undefined);
+    rmSync(this.kafkaDir, { recursive: true, force: true });
+    await this.database.drop().catch(() => undefined);
+  }
+
+  /** Output of every process, for a failing scenario's report. */
+  logs(): string {
+    return [...this.ingests, ...this.consumers].map((p) => `--- ${p.name} (${p.url})\n${p.output().slice(-4000)}`).join('\n');
+  }
+
+  private track(proc: ServiceProcess, url: string): Proc {
+    const tracked: Proc = Object.assign(proc, { url, alive: true });
+    void proc.exited.then(() => (tracked.alive = false));
+    return tracked;
+  }
+
+  private async waitReady(proc: Proc): Promise<void> {
+    await waitFor(
+      async () => {
+        if (!proc.alive) throw new Error(`${proc.name} exited during start-up:\n${proc.output().slice(-2000)}`);
+        return (await fetch(`${proc.url}/readyz`)).status === 200;
+      },
+      { what: `${proc.name} ready`, timeoutMs: 60_000, intervalMs: 200 },
+    );
+  }
+}
