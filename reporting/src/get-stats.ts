@@ -1,45 +1,127 @@
-import { utcDayRange, type Knex } from '@sitestream/shared';
+import { STATS_QUERY_LIMITS, type Knex } from '@sitestream/shared';
+import { namedSql } from './named-sql';
 import type { StatsParams } from './stats-params';
 
-export interface StatsResponse {
+export interface PathViews {
+  path: string;
+  views: number;
+}
+
+export interface EventTypeCount {
+  event_type: string;
+  events: number;
+}
+
+export interface DayPoint {
+  date: string;
+  views: number;
+  events: number;
+  unique_users: number;
+}
+
+/** The seed's five fields first, in the seed's order; everything added comes after them. */
+export interface DayStats {
   site_id: string;
   date: string;
   total_views: number;
   unique_users: number;
-  top_paths: { path: string; views: number }[];
+  top_paths: PathViews[];
+  total_events: number;
+  event_types: EventTypeCount[];
+  time_zone: string;
+  data_as_of: string | null;
 }
 
-const TOP_PATHS = 10;
+export interface RangeStats {
+  site_id: string;
+  from: string;
+  to: string;
+  total_views: number;
+  unique_users: number;
+  top_paths: PathViews[];
+  total_events: number;
+  event_types: EventTypeCount[];
+  timeseries: DayPoint[];
+  time_zone: string;
+  data_as_of: string | null;
+}
 
-/**
- * The seed's three figures for one site and one UTC calendar day. The day is a half-open range of instants
- * computed here, so the database session's time zone cannot move day boundaries.
- */
+export type StatsResponse = DayStats | RangeStats;
+
+// A site chooses its own event types, so there may be many: an answer lists the most frequent ones.
+const MAX_EVENT_TYPES = STATS_QUERY_LIMITS.maxEventTypes;
+
+// Read from the rollups only, in one statement so every figure comes from the same snapshot.
+const COMMON = `
+  (SELECT time_zone FROM analytics.sites WHERE site_id = :site) AS time_zone,
+  (SELECT min(max_received_at) FROM analytics.partition_watermarks) AS data_as_of,
+  (SELECT coalesce(sum(events), 0) FROM analytics.daily_event_counts
+     WHERE site_id = :site AND day BETWEEN :from AND :to) AS total_events,
+  (SELECT coalesce(sum(events), 0) FROM analytics.daily_event_counts
+     WHERE site_id = :site AND day BETWEEN :from AND :to AND event_type = 'page_view') AS total_views,
+  (SELECT coalesce(json_agg(t ORDER BY t.events DESC, t.event_type COLLATE "C"), '[]') FROM (
+     SELECT event_type, sum(events) AS events FROM analytics.daily_event_counts
+     WHERE site_id = :site AND day BETWEEN :from AND :to
+     GROUP BY event_type ORDER BY events DESC, event_type COLLATE "C" LIMIT ${MAX_EVENT_TYPES}) t) AS event_types`;
+
+// Ties are broken by path in code point order (COLLATE "C" compares UTF-8 bytes), independent of locale.
+const DAY_SQL = `SELECT ${COMMON},
+  (SELECT coalesce(json_agg(p ORDER BY p.views DESC, p.path COLLATE "C"), '[]') FROM (
+     SELECT path, views FROM analytics.daily_path_views WHERE site_id = :site AND day = :from
+     ORDER BY views DESC, path COLLATE "C" LIMIT :limit OFFSET :offset) p) AS top_paths,
+  (SELECT coalesce(max(users), 0) FROM analytics.daily_user_counts WHERE site_id = :site AND day = :from) AS unique_users`;
+
+// Over a range a user is counted once, however many days they were seen: exact, and the cost of a range grows
+// with the distinct users per day times its days (bounded by the statement timeout).
+const RANGE_SQL = `SELECT ${COMMON},
+  (SELECT coalesce(json_agg(p ORDER BY p.views DESC, p.path COLLATE "C"), '[]') FROM (
+     SELECT path, sum(views) AS views FROM analytics.daily_path_views WHERE site_id = :site AND day BETWEEN :from AND :to
+     GROUP BY path_hash, path ORDER BY views DESC, path COLLATE "C" LIMIT :limit OFFSET :offset) p) AS top_paths,
+  (SELECT count(*) FROM (SELECT DISTINCT user_id FROM analytics.daily_users
+     WHERE site_id = :site AND day BETWEEN :from AND :to) u) AS unique_users,
+  (SELECT json_agg(json_build_object(
+       'date', to_char(g.day, 'YYYY-MM-DD'),
+       'views', coalesce(c.views, 0),
+       'events', coalesce(c.events, 0),
+       'unique_users', coalesce(u.users, 0)) ORDER BY g.day)
+   FROM (SELECT d::date AS day FROM generate_series(:from::timestamp, :to::timestamp, interval '1 day') d) g
+   LEFT JOIN (SELECT day, sum(events) AS events, coalesce(sum(events) FILTER (WHERE event_type = 'page_view'), 0) AS views
+              FROM analytics.daily_event_counts WHERE site_id = :site AND day BETWEEN :from AND :to GROUP BY day) c
+     ON c.day = g.day
+   LEFT JOIN analytics.daily_user_counts u ON u.site_id = :site AND u.day = g.day) AS timeseries`;
+
+interface Row {
+  time_zone: string | null;
+  data_as_of: Date | null;
+  total_events: number | string;
+  total_views: number | string;
+  event_types: { event_type: string; events: number }[];
+  top_paths: { path: string; views: number }[];
+  unique_users: number | string;
+  timeseries?: DayPoint[];
+}
+
+/** Reads one answer from the rollups. Unknown sites answer zeros in UTC. */
 export async function getStats(db: Knex, params: StatsParams): Promise<StatsResponse> {
-  const { start, end } = utcDayRange(params.date);
-  const where = `site_id = ? AND "timestamp" >= ?::timestamptz AND "timestamp" < ?::timestamptz`;
-  const bindings = [params.siteId, start, end];
-  const [totals, top] = await Promise.all([
-    db.raw<{ rows: { total_views: number; unique_users: number }[] }>(
-      `SELECT count(*) FILTER (WHERE event_type = 'page_view') AS total_views,
-              count(DISTINCT user_id) AS unique_users
-       FROM analytics.website_events WHERE ${where}`,
-      bindings,
-    ),
-    // Ties are broken by path in code point order (COLLATE "C" compares UTF-8 bytes), independent of locale.
-    db.raw<{ rows: { path: string; views: number }[] }>(
-      `SELECT path, count(*) AS views
-       FROM analytics.website_events WHERE ${where} AND event_type = 'page_view'
-       GROUP BY path ORDER BY views DESC, path COLLATE "C" ASC LIMIT ${TOP_PATHS}`,
-      bindings,
-    ),
-  ]);
-  const row = totals.rows[0];
-  return {
-    site_id: params.siteId,
-    date: params.dateText,
-    total_views: row?.total_views ?? 0,
-    unique_users: row?.unique_users ?? 0,
-    top_paths: top.rows.map((r) => ({ path: r.path, views: r.views })),
+  const { sql, bindings } = namedSql(params.kind === 'day' ? DAY_SQL : RANGE_SQL, {
+    site: params.siteId,
+    from: params.from,
+    to: params.to,
+    limit: params.limit,
+    offset: params.offset,
+  });
+  const result = await db.raw<{ rows: Row[] }>(sql, bindings);
+  const row = result.rows[0]!;
+  const figures = {
+    total_views: Number(row.total_views),
+    unique_users: Number(row.unique_users),
+    top_paths: row.top_paths.map((p) => ({ path: p.path, views: Number(p.views) })),
+    total_events: Number(row.total_events),
+    event_types: row.event_types.map((t) => ({ event_type: t.event_type, events: Number(t.events) })),
   };
+  const tail = { time_zone: row.time_zone ?? 'UTC', data_as_of: row.data_as_of ? row.data_as_of.toISOString() : null };
+  if (params.kind === 'day') {
+    return { site_id: params.siteId, date: params.from, ...figures, ...tail };
+  }
+  return { site_id: params.siteId, from: params.from, to: params.to, ...figures, timeseries: row.timeseries ?? [], ...tail };
 }

@@ -39,6 +39,9 @@ const spec = {
   CONSUMER_PARTITIONS_CONCURRENTLY: num({ default: 2, desc: 'partitions processed in parallel by one consumer' }),
   CONSUMER_RETRY_MAX_DELAY_MS: num({ default: 5000, desc: 'longest wait between retries of a batch after a transient database or broker error' }),
   DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: num({ default: 15000, desc: 'idle_in_transaction_session_timeout: frees the partition lock of a frozen (zombie) consumer' }),
+  REPORTING_STATEMENT_TIMEOUT_MS: num({ default: 5000, desc: 'statement_timeout of the reporting service\'s queries (a longer date range answers 503 QUERY_TIMEOUT)' }),
+  REPORTING_RATE_LIMIT_PER_MINUTE: num({ default: 600, desc: 'requests per minute per API key before reporting answers 429' }),
+  REPORTING_AUTH_FAILURES_PER_MINUTE: num({ default: 60, desc: 'failed authentications per minute per client address before reporting answers 429' }),
 } as const;
 
 type Parsed = ReturnType<typeof cleanEnv<typeof spec>>;

@@ -77,6 +77,14 @@ export const Errors = {
       retryAfterSeconds: 1,
       cause,
     }),
+  // One body for a missing, malformed, unknown, revoked or expired key: the answer must not tell them apart.
+  unauthorized: () => new AppError('UNAUTHORIZED', 401, 'a valid API key is required: Authorization: Bearer <key>'),
+  // Also the answer for a site outside the key's scope, whether or not that site exists.
+  siteNotFound: () => new AppError('SITE_NOT_FOUND', 404, 'no data for this site'),
+  rateLimited: (retryAfterSeconds: number) =>
+    new AppError('RATE_LIMITED', 429, 'too many requests; retry later', { retriable: true, retryAfterSeconds }),
+  queryTimeout: (cause?: unknown) =>
+    new AppError('QUERY_TIMEOUT', 503, 'the query took too long; ask for a shorter date range', { cause }),
   internal: (cause?: unknown) => new AppError('INTERNAL', 500, 'internal error', { cause }),
   invalidConfig: (problems: string[]) =>
     new AppError('INVALID_CONFIG', 500, `invalid configuration:\n  ${problems.join('\n  ')}`),

@@ -7,4 +7,5 @@ export * from './kafka';
 export * from './lifecycle';
 export * from './logger';
 export * from './metrics';
+export * from './openapi';
 export * from './time';

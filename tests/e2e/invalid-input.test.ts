@@ -1,6 +1,6 @@
 import { topicRecordCount } from '../helpers/kafka';
 import { countRows } from '../helpers/test-database';
-import { getJson, postJson, startPipeline, type Pipeline } from '../helpers/pipeline';
+import { createTestKey, getJson, postJson, startPipeline, type Pipeline } from '../helpers/pipeline';
 
 const valid = {
   site_id: 'site-abc-123',
@@ -13,8 +13,10 @@ const valid = {
 /** Invalid events and stats queries: 400 naming the field, and nothing reaches Kafka or PostgreSQL. */
 describe('invalid input', () => {
   let pipeline: Pipeline;
+  let auth: Record<string, string>;
   beforeAll(async () => {
     pipeline = await startPipeline();
+    auth = (await createTestKey(pipeline.db)).headers;
   });
   afterAll(async () => {
     await pipeline?.stop();
@@ -49,11 +51,11 @@ describe('invalid input', () => {
     ['no date', 'site_id=s', 'date'],
     ['malformed date', 'site_id=s&date=16-11-2025', 'date'],
     ['impossible date', 'site_id=s&date=2025-02-30', 'date'],
-    ['unknown parameter', 'site_id=s&date=2025-11-16&limit=5', 'limit'],
+    ['unknown parameter', 'site_id=s&date=2025-11-16&top=5', 'top'],
     ['repeated parameter', 'site_id=a&site_id=b&date=2025-11-16', 'site_id'],
   ];
   it.each(badQueries)('when /stats has %s, then 400 names the field', async (_name, query, field) => {
-    const r = await getJson(`${pipeline.reportingUrl}/stats?${query}`);
+    const r = await getJson(`${pipeline.reportingUrl}/stats?${query}`, auth);
     expect(r.status).toBe(400);
     expect(r.body.error.code).toBe('INVALID_QUERY');
     expect(r.body.error.details.map((d: { field: string }) => d.field)).toContain(field);

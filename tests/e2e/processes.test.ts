@@ -1,5 +1,5 @@
 import { freePort, spawnService, type ServiceProcess } from '../helpers/processes';
-import { getJson, postJson, uniqueKafkaNames } from '../helpers/pipeline';
+import { createTestKey, getJson, postJson, uniqueKafkaNames } from '../helpers/pipeline';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database';
 import { waitFor } from '../helpers/wait-for';
 
@@ -48,11 +48,13 @@ describe('services as processes', () => {
       timestamp: '2025-11-16T10:00:00Z',
     });
     expect(posted.status).toBe(202);
+    const { headers } = await createTestKey(database.db, { siteIds: ['site-abc-123'] });
     const stats = await waitFor(async () => {
-      const r = await getJson(`http://127.0.0.1:${ports.reporting}/stats?site_id=site-abc-123&date=2025-11-16`);
+      const r = await getJson(`http://127.0.0.1:${ports.reporting}/stats?site_id=site-abc-123&date=2025-11-16`, headers);
       return r.body.total_views === 1 ? r.body : undefined;
     });
-    expect(stats).toEqual({ site_id: 'site-abc-123', date: '2025-11-16', total_views: 1, unique_users: 1, top_paths: [{ path: '/pricing', views: 1 }] });
+    expect(stats).toMatchObject({ site_id: 'site-abc-123', date: '2025-11-16', total_views: 1, unique_users: 1, top_paths: [{ path: '/pricing', views: 1 }] });
+    expect(Object.keys(stats).slice(0, 5)).toEqual(['site_id', 'date', 'total_views', 'unique_users', 'top_paths']);
   });
 
   it('exposes health, readiness and Prometheus metrics on every service', async () => {

@@ -1,11 +1,15 @@
-import { getJson, postJson, startPipeline, type Pipeline } from '../helpers/pipeline';
+import { createTestKey, getJson, postJson, startPipeline, type Pipeline } from '../helpers/pipeline';
 import { waitFor } from '../helpers/wait-for';
 
 /** The seed's public contract (shared/seed-contract.md), byte for byte where it speaks. */
 describe('seed contract', () => {
   let pipeline: Pipeline;
+  let auth: Record<string, string>;
+  const seedKeys = ['site_id', 'date', 'total_views', 'unique_users', 'top_paths'];
+  const seedPart = (body: Record<string, unknown>) => Object.fromEntries(seedKeys.map((k) => [k, body[k]]));
   beforeAll(async () => {
     pipeline = await startPipeline();
+    auth = (await createTestKey(pipeline.db)).headers;
   });
   afterAll(async () => {
     await pipeline?.stop();
@@ -24,27 +28,30 @@ describe('seed contract', () => {
 
     const stats = await waitFor(
       async () => {
-        const r = await getJson(`${pipeline.reportingUrl}/stats?site_id=site-abc-123&date=2025-11-16`);
+        const r = await getJson(`${pipeline.reportingUrl}/stats?site_id=site-abc-123&date=2025-11-16`, auth);
         return r.body.total_views === 1 ? r : undefined;
       },
       { what: 'the event to appear in /stats' },
     );
     expect(stats.status).toBe(200);
-    // Same keys in the same order as the seed's example.
-    expect(Object.keys(stats.body)).toEqual(['site_id', 'date', 'total_views', 'unique_users', 'top_paths']);
-    expect(stats.body).toStrictEqual({
+    // The seed's keys first, in the seed's order, with the seed's values; fields added since come after them.
+    expect(Object.keys(stats.body).slice(0, 5)).toEqual(seedKeys);
+    expect(seedPart(stats.body)).toStrictEqual({
       site_id: 'site-abc-123',
       date: '2025-11-16',
       total_views: 1,
       unique_users: 1,
       top_paths: [{ path: '/pricing', views: 1 }],
     });
+    expect(stats.body).toMatchObject({ total_events: 1, event_types: [{ event_type: 'page_view', events: 1 }], time_zone: 'UTC' });
+    expect(Date.parse(stats.body.data_as_of)).toBeGreaterThan(0);
   });
 
   it('when a site has no events that day, then /stats answers zeros and an empty list', async () => {
-    const r = await getJson(`${pipeline.reportingUrl}/stats?site_id=nobody&date=2025-11-16`);
+    const r = await getJson(`${pipeline.reportingUrl}/stats?site_id=nobody&date=2025-11-16`, auth);
     expect(r.status).toBe(200);
-    expect(r.body).toStrictEqual({ site_id: 'nobody', date: '2025-11-16', total_views: 0, unique_users: 0, top_paths: [] });
+    expect(seedPart(r.body)).toStrictEqual({ site_id: 'nobody', date: '2025-11-16', total_views: 0, unique_users: 0, top_paths: [] });
+    expect(r.body).toMatchObject({ total_events: 0, event_types: [], time_zone: 'UTC' });
   });
 
   it('stores the seed columns with their types in analytics.website_events', async () => {

@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { startConsumerService } from '@sitestream/consumer';
 import { startIngestService } from '@sitestream/ingest';
-import { startReportingService } from '@sitestream/reporting';
+import { createApiKey, startReportingService, type NewKeyOptions } from '@sitestream/reporting';
 import { createKafka, createLogger, ensureTopics, loadConfig, pipelineTopics, type Config, type Knex } from '@sitestream/shared';
 import { createTestDatabase, type TestDatabase } from './test-database';
 
@@ -54,6 +54,15 @@ export async function startPipeline(overrides: Partial<Config> = {}, options: { 
       await database.drop();
     },
   };
+}
+
+/**
+ * Creates an API key in the pipeline's database (every site unless scoped) and returns the headers that carry it:
+ * /stats requires `Authorization: Bearer <key>`.
+ */
+export async function createTestKey(db: Knex, options: NewKeyOptions = {}): Promise<{ key: string; headers: Record<string, string> }> {
+  const { key } = await createApiKey(db, { name: 'test', ...options });
+  return { key, headers: { authorization: `Bearer ${key}` } };
 }
 
 export async function postJson(url: string, body: unknown, headers: Record<string, string> = {}): Promise<{ status: number; body: any; headers: Headers }> {

@@ -1,5 +1,7 @@
 import type { Knex } from 'knex';
 import * as initial from './migrations/001_website_events';
+import * as sitesAndRollups from './migrations/002_sites_and_rollups';
+import * as apiKeys from './migrations/003_api_keys';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -10,6 +12,8 @@ interface Migration {
 // JavaScript (npm start, Docker) and from TypeScript under jest.
 const migrations: Record<string, Migration> = {
   '001_website_events': initial,
+  '002_sites_and_rollups': sitesAndRollups,
+  '003_api_keys': apiKeys,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -1,0 +1,155 @@
+import { isDataError, type Knex } from '@sitestream/shared';
+
+/**
+ * Rollups: what reporting reads instead of the raw table. Per site and calendar day *in the site's time zone*:
+ * event counts per event type, page views per path, the distinct users (one row each), and their number.
+ *
+ * Two writers keep them, both through ROLLUP_UPSERTS so they cannot disagree on a definition:
+ * - the consumer, in the transaction that inserts the raw rows, for exactly the rows it inserted
+ *   (applyRollups; duplicates are never inserted, so they are never counted);
+ * - the rebuild (recomputeRollups), which deletes a site's days and recomputes them from the raw table.
+ *
+ * Locking protocol, so a rebuild or a time zone change can run while the consumer writes: the consumer takes
+ * FOR KEY SHARE on the `sites` row of every site in its batch before it touches that site's rollups, and reads
+ * the zone under that lock; a rebuild or zone change holds FOR UPDATE on the site's row (lockSite) for its whole
+ * transaction. So a consumer transaction either commits before the rebuild reads the raw table (and the rebuild
+ * sees its rows), or waits and adds its increments after the rebuild committed (and the rebuild did not see its
+ * uncommitted rows). Consumers lock sites in site_id order and upsert rows in key order: no deadlocks.
+ */
+
+/**
+ * Upserts the rows of a CTE named `ev` (site_id, day, event_type, path, user_id) into the rollups.
+ * Inputs are grouped (one proposed row per key) and sorted (the same lock order in every transaction).
+ */
+const ROLLUP_UPSERTS = `
+counted AS (
+  INSERT INTO analytics.daily_event_counts AS r (site_id, day, event_type, events)
+  SELECT site_id, day, event_type, count(*) FROM ev GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+  ON CONFLICT (site_id, day, event_type) DO UPDATE SET events = r.events + excluded.events
+),
+viewed AS (
+  INSERT INTO analytics.daily_path_views AS r (site_id, day, path_hash, path, views)
+  SELECT site_id, day, sha256(convert_to(path, 'UTF8')), path, count(*)
+  FROM ev WHERE event_type = 'page_view' GROUP BY site_id, day, path ORDER BY 1, 2, 3
+  ON CONFLICT (site_id, day, path_hash) DO UPDATE SET views = r.views + excluded.views
+),
+new_users AS (
+  INSERT INTO analytics.daily_users (site_id, day, user_id)
+  SELECT site_id, day, user_id FROM ev GROUP BY 1, 2, 3 ORDER BY 1, 2, 3
+  ON CONFLICT DO NOTHING
+  RETURNING site_id, day
+),
+user_counts AS (
+  INSERT INTO analytics.daily_user_counts AS r (site_id, day, users)
+  SELECT site_id, day, count(*) FROM new_users GROUP BY 1, 2 ORDER BY 1, 2
+  ON CONFLICT (site_id, day) DO UPDATE SET users = r.users + excluded.users
+)`;
+
+// The bench turns rollups off per database (ALTER DATABASE … SET sitestream.rollups = 'off') to measure their
+// cost; nothing else should. Watermarks are kept either way.
+const ROLLUPS_ON = `current_setting('sitestream.rollups', true) IS DISTINCT FROM 'off'`;
+
+const LIVE_ROLLUP = `
+WITH batch AS (
+  SELECT site_id, event_type, path, user_id, "timestamp", kafka_partition, received_at
+  FROM analytics.website_events WHERE id = ANY(?::bigint[])
+),
+zones AS (
+  SELECT s.site_id, s.time_zone FROM analytics.sites s
+  WHERE s.site_id IN (SELECT site_id FROM batch)
+  ORDER BY s.site_id FOR KEY SHARE
+),
+ev AS MATERIALIZED (
+  SELECT b.site_id, (b."timestamp" AT TIME ZONE z.time_zone)::date AS day, b.event_type, b.path, b.user_id
+  FROM batch b JOIN zones z USING (site_id)
+  WHERE ${ROLLUPS_ON}
+),
+${ROLLUP_UPSERTS},
+watermarks AS (
+  INSERT INTO analytics.partition_watermarks AS w (kafka_partition, max_received_at)
+  SELECT kafka_partition, max(received_at) FROM batch GROUP BY 1 ORDER BY 1
+  ON CONFLICT (kafka_partition) DO UPDATE
+    SET max_received_at = greatest(w.max_received_at, excluded.max_received_at), updated_at = now()
+)
+SELECT (SELECT count(*) FROM ev) AS rolled_up, ${ROLLUPS_ON} AS enabled`;
+
+/**
+ * Adds the raw rows with these ids — inserted by the calling transaction — to the rollups, in that transaction.
+ * A failure here must never look like bad event data (the writer dead-letters rows on SQLSTATE 22/23), so
+ * such errors are re-thrown without their code: the batch is retried rather than its events dropped.
+ */
+export async function applyRollups(trx: Knex.Transaction, insertedIds: number[]): Promise<void> {
+  if (insertedIds.length === 0) return;
+  try {
+    // A site seen for the first time gets its row (zone UTC) in its own statement, so the next statement's
+    // snapshot sees it, including a row another transaction inserted meanwhile.
+    await trx.raw(
+      `INSERT INTO analytics.sites (site_id)
+       SELECT DISTINCT site_id FROM analytics.website_events WHERE id = ANY(?::bigint[]) ORDER BY 1
+       ON CONFLICT DO NOTHING`,
+      [insertedIds],
+    );
+    const result = await trx.raw<{ rows: { rolled_up: number; enabled: boolean }[] }>(LIVE_ROLLUP, [insertedIds]);
+    const row = result.rows[0]!;
+    if (row.enabled && Number(row.rolled_up) !== insertedIds.length) {
+      throw new Error(`rollups covered ${row.rolled_up} of ${insertedIds.length} inserted events`);
+    }
+  } catch (err) {
+    if (isDataError(err)) throw new Error(`rollup update failed: ${(err as Error).message}`);
+    throw err;
+  }
+}
+
+/**
+ * Takes the site's row FOR UPDATE (creating it, zone UTC, if missing) and returns its zone. Held until the
+ * transaction ends, it keeps the consumer away from the site's rollups: see the protocol above.
+ */
+export async function lockSite(trx: Knex.Transaction, siteId: string): Promise<string> {
+  await trx.raw('INSERT INTO analytics.sites (site_id) VALUES (?) ON CONFLICT DO NOTHING', [siteId]);
+  const locked = await trx.raw<{ rows: { time_zone: string }[] }>(
+    'SELECT time_zone FROM analytics.sites WHERE site_id = ? FOR UPDATE',
+    [siteId],
+  );
+  return locked.rows[0]!.time_zone;
+}
+
+export interface RecomputeScope {
+  siteId: string;
+  /** The site's zone, as returned by lockSite in the same transaction. */
+  timeZone: string;
+  /** Inclusive local days (YYYY-MM-DD); both absent means every day of the site. */
+  from?: string;
+  to?: string;
+}
+
+const ROLLUP_TABLES = ['daily_event_counts', 'daily_path_views', 'daily_users', 'daily_user_counts'] as const;
+
+/**
+ * Replaces a site's rollups for a range of local days with values recomputed from the raw table. The caller's
+ * transaction must hold lockSite for the site. Returns the number of raw events the range holds.
+ */
+export async function recomputeRollups(trx: Knex.Transaction, scope: RecomputeScope): Promise<number> {
+  const days = scope.from !== undefined && scope.to !== undefined ? [scope.from, scope.to] : undefined;
+  const ranged = days !== undefined;
+  const dayFilter = ranged ? ' AND day BETWEEN ?::date AND ?::date' : '';
+  const dayBindings = days ?? [];
+  for (const table of ROLLUP_TABLES) {
+    await trx.raw(`DELETE FROM analytics.${table} WHERE site_id = ?${dayFilter}`, [scope.siteId, ...dayBindings]);
+  }
+  // Offsets lie within -12:00 … +14:00, so local day D lies inside UTC [D - 1, D + 2): an indexed pre-filter.
+  const rawFilter = ranged
+    ? ` AND "timestamp" >= (?::date - 1)::timestamp AT TIME ZONE 'UTC' AND "timestamp" < (?::date + 2)::timestamp AT TIME ZONE 'UTC'`
+    : '';
+  const result = await trx.raw<{ rows: { events: number }[] }>(
+    `WITH ev AS MATERIALIZED (
+       SELECT site_id, day, event_type, path, user_id FROM (
+         SELECT site_id, ("timestamp" AT TIME ZONE ?)::date AS day, event_type, path, user_id
+         FROM analytics.website_events WHERE site_id = ?${rawFilter}
+       ) local_days WHERE TRUE${dayFilter}
+     ),
+     ${ROLLUP_UPSERTS}
+     SELECT count(*) AS events FROM ev`,
+    [scope.timeZone, scope.siteId, ...dayBindings, ...dayBindings],
+  );
+  return Number(result.rows[0]?.events ?? 0);
+}
