@@ -32,7 +32,7 @@ let timerWarningFiltered = false;
  * Node 24 then prints a TimeoutNegativeWarning and uses 1 ms, which is what kafkajs meant. Filter just that
  * warning so real ones stay visible.
  */
-function filterKafkajsTimerWarning(): void {
+export function filterKafkajsTimerWarning(): void {
   if (timerWarningFiltered) return;
   timerWarningFiltered = true;
   const defaults = process.listeners('warning');

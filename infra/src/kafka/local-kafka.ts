@@ -3,6 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
+import { filterKafkajsTimerWarning } from '@sitestream/shared';
 
 /** infra/kafka: the pom that names the broker's jars, and the git-ignored cache they are copied into. */
 export const KAFKA_HOME = resolve(__dirname, '..', '..', 'kafka');
@@ -193,6 +194,7 @@ export async function startLocalKafka(options: LocalKafkaOptions): Promise<Local
 
 /** Polls until the cluster reports every broker and a controller; fails fast when a broker process dies. */
 export async function waitForCluster(bootstrap: string, expectedBrokers: number, timeoutMs: number, procs: BrokerProcess[] = []): Promise<void> {
+  filterKafkajsTimerWarning();
   const deadline = Date.now() + timeoutMs;
   let lastError = 'not reachable yet';
   while (Date.now() < deadline) {

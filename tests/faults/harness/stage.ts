@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { startLocalKafka, type LocalKafka } from '@sitestream/infra';
-import { ensureTopics, type Knex } from '@sitestream/shared';
+import { ensureTopics, filterKafkajsTimerWarning, type Knex } from '@sitestream/shared';
 import { uniqueKafkaNames } from '../../helpers/pipeline';
 import { freePort, spawnService, type ServiceProcess } from '../../helpers/processes';
 import { createTestDatabase, type TestDatabase } from '../../helpers/test-database';
@@ -37,6 +37,7 @@ export class Stage {
   ) {}
 
   static async create(options: StageOptions): Promise<Stage> {
+    filterKafkajsTimerWarning();
     const kafkaDir = mkdtempSync(join(tmpdir(), 'sitestream-faults-'));
     const base = 20000 + Math.floor(Math.random() * 200) * 10;
     const specs = Array.from({ length: options.brokers }, (_, i) => ({ nodeId: i + 1, port: base + 2 * i, controllerPort: base + 2 * i + 1 }));
