@@ -3,6 +3,7 @@ import type { Registry } from 'prom-client';
 import { createBaseApp, finishApp, mountOpsRoutes, requestMetrics, type Config, type Lifecycle, type Logger } from '@sitestream/shared';
 import type { EventPublisher } from './event-publisher';
 import { eventRoutes } from './event.routes';
+import { trackerRoutes } from './tracker.routes';
 
 export interface IngestDeps {
   config: Config;
@@ -19,6 +20,7 @@ export function createIngestApp(deps: IngestDeps): Express {
   app.use(requestMetrics(deps.registry));
   mountOpsRoutes(app, deps.lifecycle, deps.registry);
   app.use(eventRoutes(deps));
+  app.use(trackerRoutes());
   finishApp(app, deps.logger);
   return app;
 }

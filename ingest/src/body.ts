@@ -37,9 +37,18 @@ export function jsonBody(limitBytes: number): RequestHandler[] {
     try {
       req.body = JSON.parse(text) as unknown;
     } catch (err) {
-      return next(Errors.invalidJson((err as Error).message));
+      return next(Errors.invalidJson(whereParsingFailed(err)));
     }
     next();
   };
   return [checkType, raw, parse];
+}
+
+/**
+ * V8's JSON.parse messages quote the body ("Unexpected token 'x', \"<input>\" is not valid JSON"); an error
+ * answer must not echo client input, so only the position survives.
+ */
+function whereParsingFailed(err: unknown): string {
+  const position = /at position (\d+)/.exec(err instanceof Error ? err.message : '')?.[1];
+  return position === undefined ? 'unexpected token or end of input' : `error at position ${position}`;
 }

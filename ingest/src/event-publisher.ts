@@ -21,19 +21,26 @@ interface Pending {
   reject: (err: Error) => void;
 }
 
+/** How long a broker acknowledgement counts as proof of readiness before /readyz asks the broker itself. */
+const FRESH_ACK_MS = 2000;
+const PROBE_EVERY_MS = 1000;
+const PROBE_TIMEOUT_MS = 2000;
+
 /**
  * Gathers the events of concurrent requests into one produce request (kafkajs has no linger of its own),
  * waits for the broker's acknowledgement with acks=-1, then settles every event of the batch. The buffer is
- * bounded: past `maxBuffered` waiting events, publish() refuses at once instead of queueing without limit.
+ * bounded: past `maxBuffered` events held in memory, publish() refuses at once instead of queueing without limit.
  */
 export class EventPublisher implements Component {
   readonly id = 'kafka-producer';
   private pending: Pending[] = [];
+  /** Events handed to kafkajs whose send has not settled yet (it can outlive our deadline). */
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
-  private healthy = true;
   private closing = false;
-  private lastProbe = { at: 0, ok: true };
+  private lastAckAt = 0;
+  private lastFailureAt = 0;
+  private probe: { at: number; ok: boolean; running?: Promise<boolean> } = { at: 0, ok: true };
   private readonly flushes = new Set<Promise<void>>();
   private readonly metrics;
 
@@ -54,26 +61,32 @@ export class EventPublisher implements Component {
       }),
       produceSeconds: new Histogram({
         name: 'sitestream_ingest_produce_duration_seconds',
-        help: 'Time from produce request to broker acknowledgement',
+        help: 'Time from produce request to broker acknowledgement (or to the deadline)',
         labelNames: ['outcome'] as const,
         buckets: [0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5],
         registers: [registry],
       }),
       buffered: new Gauge({
         name: 'sitestream_ingest_buffered_events',
-        help: 'Events waiting for the broker (queued or in flight)',
+        help: 'Events held in memory: waiting for the linger timer or for the broker',
         registers: [registry],
         collect() {
           this.set(publisher.buffered);
         },
       }),
+      bufferLimit: new Gauge({
+        name: 'sitestream_ingest_buffer_limit_events',
+        help: 'INGEST_MAX_BUFFERED_EVENTS: past this many buffered events ingest answers 503',
+        registers: [registry],
+      }),
       refused: new Counter({
         name: 'sitestream_ingest_publish_refused_total',
-        help: 'Events refused before reaching the broker',
+        help: 'Events refused before or by the broker, by reason',
         labelNames: ['reason'] as const,
         registers: [registry],
       }),
     };
+    this.metrics.bufferLimit.set(options.maxBuffered);
   }
 
   get buffered(): number {
@@ -82,7 +95,10 @@ export class EventPublisher implements Component {
 
   /** One promise per message: resolves once the broker has it, rejects with a retriable AppError otherwise. */
   publish(messages: OutgoingMessage[]): Promise<void>[] {
-    if (this.closing) throw Errors.shuttingDown();
+    if (this.closing) {
+      this.metrics.refused.inc({ reason: 'shutting_down' }, messages.length);
+      throw Errors.shuttingDown();
+    }
     if (this.buffered + messages.length > this.options.maxBuffered) {
       this.metrics.refused.inc({ reason: 'buffer_full' }, messages.length);
       throw Errors.overloaded(1);
@@ -112,55 +128,66 @@ export class EventPublisher implements Component {
     this.metrics.batchSize.observe(batch.length);
     const stopTimer = this.metrics.produceSeconds.startTimer();
     let deadline: NodeJS.Timeout | undefined;
+    const sent = this.producer.send({
+      topic: this.options.topic,
+      acks: -1,
+      timeout: this.options.timeoutMs,
+      messages: batch.map((p) => p.message),
+    });
+    // The events stay counted until kafkajs lets go of them, even past our deadline: that is what keeps
+    // memory bounded while the broker is gone. A late outcome must not become an unhandled rejection.
+    sent.then(
+      () => (this.inFlight -= batch.length),
+      () => (this.inFlight -= batch.length),
+    );
     try {
       const timeout = new Promise<never>((_, reject) => {
         deadline = setTimeout(() => reject(new Error(`no acknowledgement within ${this.options.timeoutMs} ms`)), this.options.timeoutMs);
       });
-      const sent = this.producer.send({
-        topic: this.options.topic,
-        acks: -1,
-        timeout: this.options.timeoutMs,
-        messages: batch.map((p) => p.message),
-      });
-      // If the deadline wins, the send may still land later; its outcome must not become an unhandled rejection.
-      sent.catch(() => undefined);
       await Promise.race([sent, timeout]);
       stopTimer({ outcome: 'ok' });
-      this.healthy = true;
+      this.lastAckAt = Date.now();
       for (const p of batch) p.resolve();
     } catch (err) {
       stopTimer({ outcome: 'error' });
-      this.healthy = false;
+      this.lastFailureAt = Date.now();
       this.metrics.refused.inc({ reason: 'broker' }, batch.length);
       this.logger.warn({ err: (err as Error).message, events: batch.length }, 'produce failed');
       const failure = Errors.brokerUnavailable(1, err);
       for (const p of batch) p.reject(failure);
     } finally {
       clearTimeout(deadline);
-      this.inFlight -= batch.length;
     }
   }
 
-  /** Ready while the broker answers. After a failed produce, a cheap metadata request decides (at most once a second). */
+  /**
+   * Ready while the broker answers: a recent acknowledgement proves it; otherwise (idle, or after a failure)
+   * a metadata request decides, at most once a second and shared by concurrent callers.
+   */
   async isReady(): Promise<boolean> {
-    if (this.healthy) return true;
     const now = Date.now();
-    if (now - this.lastProbe.at < 1000) return this.lastProbe.ok;
-    this.lastProbe.at = now;
-    try {
-      await withTimeout(this.admin.fetchTopicMetadata({ topics: [this.options.topic] }), 2000);
-      this.lastProbe.ok = true;
-      this.healthy = true;
-    } catch {
-      this.lastProbe.ok = false;
-    }
-    return this.lastProbe.ok;
+    if (this.lastAckAt > this.lastFailureAt && now - this.lastAckAt < FRESH_ACK_MS) return true;
+    if (now - this.probe.at < PROBE_EVERY_MS) return this.probe.running ?? this.probe.ok;
+    this.probe.at = now;
+    const running = withTimeout(this.admin.fetchTopicMetadata({ topics: [this.options.topic] }), PROBE_TIMEOUT_MS).then(
+      () => true,
+      () => false,
+    );
+    this.probe.running = running;
+    this.probe.ok = await running;
+    this.probe.running = undefined;
+    return this.probe.ok;
   }
 
-  /** Sends what is queued, waits for every produce in flight, then disconnects. */
-  async close(): Promise<void> {
+  /** Stops taking events and sends what waits for the linger timer now: the first step of shutdown. */
+  drain(): void {
     this.closing = true;
     this.flushNow();
+  }
+
+  /** Drains, waits for every produce in flight to be answered, then disconnects. */
+  async close(): Promise<void> {
+    this.drain();
     await Promise.allSettled([...this.flushes]);
     await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
   }

@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import cors from 'cors';
-import { Router } from 'express';
+import { Router, type ErrorRequestHandler } from 'express';
 import { Counter, type Registry } from 'prom-client';
 import {
   AppError,
   Errors,
+  toAppError,
   validateEventInput,
   type Config,
   type EventInput,
@@ -43,6 +44,19 @@ export function eventRoutes(deps: EventRoutesDeps): Router {
     labelNames: ['reason'] as const,
     registers: [deps.registry],
   });
+  // Codes come from the error catalog, routes from this file: a bounded label set. 503s by code are the
+  // overload answers (OVERLOADED, BROKER_UNAVAILABLE, SHUTTING_DOWN).
+  const refusedRequests = new Counter({
+    name: 'sitestream_ingest_requests_refused_total',
+    help: 'Requests answered with an error status, by route, status and error code',
+    labelNames: ['route', 'status', 'code'] as const,
+    registers: [deps.registry],
+  });
+  const countRefusal: ErrorRequestHandler = (err, req, _res, next) => {
+    const appError = toAppError(err);
+    refusedRequests.inc({ route: req.baseUrl === '/events' ? '/events' : '/event', status: String(appError.status), code: appError.code });
+    next(appError);
+  };
 
   const toMessage = (event: EventInput, receivedAt: string): { message: OutgoingMessage; eventId: string } => {
     const body: EventMessage = {
@@ -123,9 +137,11 @@ export function eventRoutes(deps: EventRoutesDeps): Router {
     // 202: all accepted. 207: some accepted. Otherwise the status of why none was: 503 (retry) or 400.
     const status = rejectedCount === 0 ? 202 : acceptedCount > 0 ? 207 : failure ? failure.status : 400;
     if (failure?.retryAfterSeconds !== undefined) res.set('Retry-After', String(failure.retryAfterSeconds));
+    if (acceptedCount === 0) refusedRequests.inc({ route: '/events', status: String(status), code: failure ? failure.code : 'INVALID_EVENT' });
     res.status(status).json({ accepted: acceptedCount, rejected: rejectedCount, results });
   });
 
+  router.use(['/event', '/events'], countRefusal);
   return router;
 }
 

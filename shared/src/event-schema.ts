@@ -33,6 +33,12 @@ export interface EventMessage {
   received_at: string;
 }
 
+/**
+ * RFC 3339's own grammar: ajv-formats' date-time also takes "+01", "+0100" and a space for the "T", which
+ * PostgreSQL and V8 may read differently. ajv-formats still checks the calendar (no Feb 30) and offset ranges.
+ */
+const RFC3339 = '^\\d{4}-\\d{2}-\\d{2}[Tt]\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?([Zz]|[+-]\\d{2}:\\d{2})$';
+
 const text = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength, format: 'safe-text' }) as const;
 
 export const eventInputSchema = {
@@ -45,7 +51,7 @@ export const eventInputSchema = {
     event_type: text(LIMITS.event_type),
     path: text(LIMITS.path),
     user_id: text(LIMITS.user_id),
-    timestamp: { type: 'string', maxLength: LIMITS.timestamp, format: 'date-time' },
+    timestamp: { type: 'string', maxLength: LIMITS.timestamp, pattern: RFC3339, format: 'date-time' },
     event_id: { type: 'string', maxLength: 36, format: 'uuid' },
   },
 } as const;
@@ -57,7 +63,7 @@ export const eventMessageSchema = {
   required: ['event_id', 'site_id', 'event_type', 'path', 'user_id', 'timestamp', 'received_at'],
   properties: {
     ...eventInputSchema.properties,
-    received_at: { type: 'string', maxLength: LIMITS.timestamp, format: 'date-time' },
+    received_at: { type: 'string', maxLength: LIMITS.timestamp, pattern: RFC3339, format: 'date-time' },
   },
 } as const;
 
@@ -136,6 +142,7 @@ const MESSAGES: Record<string, (e: ErrorObject) => string> = {
   type: (e) => `must be a ${String(e.params.type)}`,
   minLength: () => 'must not be empty',
   maxLength: (e) => `must be at most ${String(e.params.limit)} characters`,
+  pattern: () => 'must be an RFC 3339 date-time with a time zone offset, e.g. 2025-11-16T10:00:00Z',
   format: (e) => {
     switch (e.params.format) {
       case 'date-time':
@@ -148,7 +155,9 @@ const MESSAGES: Record<string, (e: ErrorObject) => string> = {
   },
 };
 
+/** One entry per field (the first problem found), so a timestamp failing both pattern and format is named once. */
 function toFieldErrors(errors: ErrorObject[] | null | undefined, prefix: string): FieldError[] {
+  const seen = new Set<string>();
   return (errors ?? []).map((e) => {
     let field = e.instancePath.replace(/^\//, '');
     if (e.keyword === 'required') field = join(field, String(e.params.missingProperty));
@@ -159,5 +168,5 @@ function toFieldErrors(errors: ErrorObject[] | null | undefined, prefix: string)
       field: join(prefix, field) || prefix || '(body)',
       message: field === '' && e.keyword === 'type' ? 'must be a JSON object' : describe ? describe(e) : (e.message ?? 'is invalid'),
     };
-  });
+  }).filter((d) => !seen.has(d.field) && seen.add(d.field));
 }
