@@ -1,8 +1,10 @@
 import { validateEventMessage, type EventMessage } from '@sitestream/shared';
 
+/** Why a record can never be stored: a bounded set, used as a metric label. */
+export const POISON_REASONS = ['empty', 'invalid_json', 'schema', 'database_rejected'] as const;
+
 export interface Poison {
-  /** Bounded set, used as a metric label. */
-  reason: 'empty' | 'invalid_json' | 'schema' | 'database_rejected';
+  reason: (typeof POISON_REASONS)[number];
   error: string;
 }
 

@@ -14,6 +14,7 @@ import {
   type RunningService,
 } from '@sitestream/shared';
 import { createConsumerApp } from './app';
+import { LagMonitor } from './lag-monitor';
 import { WriterConsumer } from './writer-consumer';
 
 /** Wires the consumer from validated config: database pool → Kafka consumer + DLQ producer → health server. */
@@ -53,6 +54,15 @@ export async function startConsumerService(config: Config, logger: Logger): Prom
   );
   lifecycle.add(writer);
   await writer.start();
+  const lagMonitor = new LagMonitor(
+    kafka.admin(),
+    db,
+    { group: config.KAFKA_CONSUMER_GROUP, topic: config.KAFKA_TOPIC, intervalMs: config.CONSUMER_LAG_INTERVAL_MS, assigned: () => writer.assignedPartitions() },
+    logger.child({ component: 'lag-monitor' }),
+    registry,
+  );
+  await lagMonitor.start();
+  lifecycle.add(lagMonitor);
 
   const app = createConsumerApp({ lifecycle, registry, logger, trustProxyHops: config.TRUST_PROXY_HOPS });
   const server = await listen(app, config.CONSUMER_PORT, config.HOST);

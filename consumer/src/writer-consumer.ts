@@ -4,7 +4,7 @@ import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
 import type { Component, Knex, Logger } from '@sitestream/shared';
 import { FencedError, writeBatch, type WriteResult } from './event-writer';
 import { readPositions } from './partition-positions';
-import { decodeRecord, type DecodedRecord } from './record-decoder';
+import { decodeRecord, POISON_REASONS, type DecodedRecord } from './record-decoder';
 import { isTransient } from './transient';
 
 export interface WriterOptions {
@@ -34,6 +34,7 @@ type DeadLetter = WriteResult['deadLettered'][number];
 export class WriterConsumer implements Component {
   readonly id = 'kafka-consumer';
   private running = false;
+  private assigned: number[] = [];
   private crashed = false;
   /** Newest `received_at` (ms) among committed events: freshness is measured against it. */
   private newestCommittedReceivedAt = 0;
@@ -66,18 +67,13 @@ export class WriterConsumer implements Component {
         registers,
       }),
       lastCommit: new Gauge({ name: 'sitestream_consumer_last_commit_timestamp_seconds', help: 'Unix time of the last successful database commit', registers }),
-      lag: new Gauge({
-        name: 'sitestream_consumer_lag_messages',
-        help: 'Records in the partition after the last committed batch (high watermark − next position)',
-        labelNames: ['partition'] as const,
-        registers,
-      }),
       freshness: new Gauge({
         name: 'sitestream_consumer_freshness_seconds',
         help: 'Now minus the ingest time of the newest committed event',
         registers,
         collect() {
-          if (self.newestCommittedReceivedAt > 0) this.set(Math.max(0, (Date.now() - self.newestCommittedReceivedAt) / 1000));
+          // NaN (unknown) before the first commit: 0 would claim perfect freshness.
+          this.set(self.newestCommittedReceivedAt > 0 ? Math.max(0, (Date.now() - self.newestCommittedReceivedAt) / 1000) : Number.NaN);
         },
       }),
       rebalances: new Counter({ name: 'sitestream_consumer_rebalances_total', help: 'Group joins of this member', registers }),
@@ -86,9 +82,12 @@ export class WriterConsumer implements Component {
 
   async start(): Promise<void> {
     const { consumer, producer } = this.deps;
+    // Every reason exists from the start at 0, so increase() sees the first dead letter.
+    for (const reason of POISON_REASONS) this.metrics.dead.inc({ reason }, 0);
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       this.metrics.rebalances.inc();
       const assigned = e.payload.memberAssignment[this.options.topic] ?? [];
+      this.assigned = [...assigned];
       this.deps.logger.info({ partitions: assigned }, 'joined group');
       void this.seekToStoredPositions(assigned);
     });
@@ -159,7 +158,7 @@ export class WriterConsumer implements Component {
       throw err;
     }
 
-    this.recordSuccess(batch.partition, records, result, Number(batch.highWatermark));
+    this.recordSuccess(batch.partition, records, result);
     // Only now, after the database commit, may Kafka learn that we are past these offsets.
     resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
     await heartbeat();
@@ -180,7 +179,7 @@ export class WriterConsumer implements Component {
     return result;
   }
 
-  private recordSuccess(partition: number, records: DecodedRecord[], result: WriteResult, highWatermark: number): void {
+  private recordSuccess(partition: number, records: DecodedRecord[], result: WriteResult): void {
     this.metrics.batches.inc({ outcome: 'ok' });
     this.metrics.written.inc(result.inserted);
     this.metrics.duplicates.inc(result.duplicates);
@@ -192,7 +191,6 @@ export class WriterConsumer implements Component {
     }
     const now = Date.now();
     this.metrics.lastCommit.set(now / 1000);
-    if (result.nextOffset !== undefined) this.metrics.lag.set({ partition: String(partition) }, Math.max(0, highWatermark - result.nextOffset));
     for (const r of records) {
       if (r.event) {
         const t = Date.parse(r.event.received_at);
@@ -221,6 +219,11 @@ export class WriterConsumer implements Component {
         },
       })),
     });
+  }
+
+  /** Partitions assigned to this member at its last group join. */
+  assignedPartitions(): number[] {
+    return this.assigned;
   }
 
   isReady(): boolean {

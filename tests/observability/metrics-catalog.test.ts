@@ -63,7 +63,9 @@ beforeAll(async () => {
   await waitFor(
     async () => {
       const consumer = parseExposition(await (await fetch(`${urls.consumer}/metrics`)).text());
-      return (sampleValue(consumer, 'sitestream_consumer_events_written_total') ?? 0) >= 3 && (sampleValue(consumer, 'sitestream_consumer_dead_lettered_total') ?? 0) >= 1;
+      return (sampleValue(consumer, 'sitestream_consumer_events_written_total') ?? 0) >= 3 && (sampleValue(consumer, 'sitestream_consumer_dead_lettered_total', { reason: 'invalid_json' }) ?? 0) >= 1 &&
+        // Lag is measured on a timer (CONSUMER_LAG_INTERVAL_MS): wait for its first reading.
+        (consumer.get('sitestream_consumer_lag_messages')?.samples.length ?? 0) > 0;
     },
     { what: 'the consumer to write 3 events and dead-letter 1 record' },
   );
