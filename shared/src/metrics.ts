@@ -1,3 +1,5 @@
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { collectDefaultMetrics, Gauge, Registry } from 'prom-client';
 
 /**
@@ -15,8 +17,17 @@ export function createMetricsRegistry(service: string): Registry {
     registers: [registry],
   });
   buildInfo.set(
-    { version: process.env.npm_package_version ?? '0.1.0', commit: process.env.GIT_COMMIT ?? 'unknown', node: process.version },
+    { version: packageVersion(), commit: process.env.GIT_COMMIT ?? 'unknown', node: process.version },
     1,
   );
   return registry;
+}
+
+/** The version in shared/package.json (the workspaces are released together); npm's env var is absent under plain `node`. */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(readFileSync(join(__dirname, '..', 'package.json'), 'utf8')) as { version?: string }).version ?? 'unknown';
+  } catch {
+    return 'unknown';
+  }
 }
