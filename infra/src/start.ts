@@ -4,6 +4,7 @@ import { connect } from 'node:net';
 import { resolve } from 'node:path';
 import concurrently from 'concurrently';
 import { createDb, createKafka, createLogger, ensureDatabase, ensureTopics, loadConfig, pipelineTopics, type Logger } from '@sitestream/shared';
+import { createDevelopmentKey, statsExample } from './admin/development-key';
 import { migrateLatest } from './db/migrate';
 import { startLocalKafka, waitForCluster, type LocalKafka } from './kafka/local-kafka';
 
@@ -35,12 +36,14 @@ async function main(): Promise<void> {
     }
   };
 
+  let developmentKey: string;
   try {
     await preparePostgres(config.DATABASE_URL, logger);
     const db = createDb(config, logger, 'sitestream-start');
     try {
       const applied = await migrateLatest(db);
       logger.info({ applied }, applied.length ? 'migrations applied' : 'database schema up to date');
+      developmentKey = await createDevelopmentKey(db);
     } finally {
       await db.destroy();
     }
@@ -68,6 +71,8 @@ async function main(): Promise<void> {
   logger.info(
     `Sitestream is up: ingest http://localhost:${config.INGEST_PORT}/event · stats http://localhost:${config.REPORTING_PORT}/stats · consumer http://localhost:${config.CONSUMER_PORT}/metrics — Ctrl-C stops everything`,
   );
+  // Printed, not logged: the developer needs it on the terminal, and log pipelines must never carry keys.
+  process.stdout.write(statsExample(developmentKey, config.REPORTING_PORT));
   let code = 0;
   try {
     await result;
