@@ -34,6 +34,22 @@ describe('validateEventInput', () => {
     if (!r.ok) expect(r.errors[0]!.field).toBe('events/3/path');
   });
 
+  it('names a non-object item of a batch by its position alone', () => {
+    const r = validateEventInput('not an event', policy, 'events/1');
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors).toEqual([{ field: 'events/1', message: 'must be a JSON object' }]);
+  });
+
+  it('names a timestamp once even when it breaks several rules', () => {
+    const r = validateEventInput({ ...valid, timestamp: 'yesterday' }, policy);
+    expect(r.ok).toBe(false);
+    if (!r.ok) expect(r.errors).toHaveLength(1);
+  });
+
+  it.each(['2025-11-16T10:00:00+0100', '2025-11-16T10:00:00+01', '2025-11-16 10:00:00Z'])('refuses %j, which is not RFC 3339', (timestamp) => {
+    expect(validateEventInput({ ...valid, timestamp }, policy).ok).toBe(false);
+  });
+
   it('reports a non-object body as such', () => {
     const r = validateEventInput([valid], policy);
     expect(r.ok).toBe(false);

@@ -133,7 +133,7 @@ function checkInstant(ts: string, policy: TimestampPolicy): string | undefined {
 }
 
 function join(prefix: string, field: string): string {
-  return prefix ? `${prefix}/${field}` : field;
+  return prefix && field ? `${prefix}/${field}` : prefix || field;
 }
 
 const MESSAGES: Record<string, (e: ErrorObject) => string> = {
@@ -165,7 +165,7 @@ function toFieldErrors(errors: ErrorObject[] | null | undefined, prefix: string)
     if (e.keyword === 'additionalProperties') field = join(field, String(e.params.additionalProperty).slice(0, 64));
     const describe = MESSAGES[e.keyword];
     return {
-      field: join(prefix, field) || prefix || '(body)',
+      field: join(prefix, field) || '(body)',
       message: field === '' && e.keyword === 'type' ? 'must be a JSON object' : describe ? describe(e) : (e.message ?? 'is invalid'),
     };
   }).filter((d) => !seen.has(d.field) && seen.add(d.field));
