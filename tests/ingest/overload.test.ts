@@ -1,0 +1,110 @@
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { startIngestService } from '@sitestream/ingest';
+import { startLocalKafka, type LocalKafka } from '@sitestream/infra';
+import { createLogger, type Config } from '@sitestream/shared';
+import { testConfig } from '../helpers/pipeline';
+import { freePort } from '../helpers/processes';
+import { waitFor } from '../helpers/wait-for';
+import { send, validEvent, type Sent } from './http';
+
+const DEADLINE_MS = 1500;
+const BUFFER_LIMIT = 200;
+
+/**
+ * Honest under overload: with its own broker killed, ingest answers 503 with Retry-After within its deadline
+ * (never 202), /readyz turns false, a flood is refused at the buffer cap instead of queued, and everything
+ * comes back with the broker. The broker is this file's own, so killing it disturbs no other test.
+ */
+describe('ingest when the broker is gone', () => {
+  let dataDir: string;
+  let kafka: LocalKafka;
+  let config: Config;
+  let ingest: Awaited<ReturnType<typeof startIngestService>>;
+  const post = (body: unknown, path = '/event'): Promise<Sent> => send(`${ingest.url}${path}`, Buffer.from(JSON.stringify(body)));
+  const readyz = async () => (await fetch(`${ingest.url}/readyz`)).status;
+
+  beforeAll(async () => {
+    dataDir = mkdtempSync(join(tmpdir(), 'sitestream-overload-kafka-'));
+    const [port, controllerPort] = [await freePort(), await freePort()];
+    kafka = await startLocalKafka({ dataDir, brokers: [{ nodeId: 1, port, controllerPort }], heapMb: 384 });
+    config = testConfig({
+      KAFKA_BROKERS: kafka.bootstrap,
+      KAFKA_TOPIC_PARTITIONS: 1,
+      INGEST_PRODUCE_TIMEOUT_MS: DEADLINE_MS,
+      INGEST_MAX_BUFFERED_EVENTS: BUFFER_LIMIT,
+    });
+    ingest = await startIngestService(config, createLogger(config, 'ingest'));
+  }, 120_000);
+  afterAll(async () => {
+    await ingest?.stop();
+    await kafka?.stop();
+    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+  });
+
+  it('while the broker is up, an event gets 202 and /readyz says ready', async () => {
+    expect((await post(validEvent())).status).toBe(202);
+    expect(await readyz()).toBe(200);
+  });
+
+  it('when the broker is killed, an event gets 503 with Retry-After within the deadline', async () => {
+    await kafka.brokers[0]!.kill('SIGKILL');
+    const started = Date.now();
+    const r = await post(validEvent());
+    const elapsed = Date.now() - started;
+    expect({ status: r.status, code: r.body.error.code }).toEqual({ status: 503, code: 'BROKER_UNAVAILABLE' });
+    expect(Number(r.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    // The deadline, plus the linger and a margin for a loaded machine; kafkajs alone would retry for much longer.
+    expect(elapsed).toBeLessThan(DEADLINE_MS + 1500);
+  });
+
+  it('then /readyz answers 503 naming the producer', async () => {
+    const body = await waitFor(
+      async () => {
+        const res = await fetch(`${ingest.url}/readyz`);
+        return res.status === 503 ? ((await res.json()) as { components: Record<string, boolean> }) : undefined;
+      },
+      { what: '/readyz 503', timeoutMs: 15_000 },
+    );
+    expect(body.components['kafka-producer']).toBe(false);
+  });
+
+  it('then a flood is refused at the buffer cap: no 202, memory held to the limit, and it drains', async () => {
+    let maxBuffered = 0;
+    const sampler = setInterval(() => (maxBuffered = Math.max(maxBuffered, ingest.publisher.buffered)), 5);
+    const batch = { events: Array.from({ length: 50 }, () => validEvent()) };
+    const answers = await Promise.all([
+      ...Array.from({ length: 300 }, () => post(validEvent())),
+      ...Array.from({ length: 20 }, () => post(batch, '/events')),
+    ]);
+    clearInterval(sampler);
+    const byCode = countBy(answers.map((a) => `${a.status} ${a.body?.error?.code ?? ''}`));
+    expect(Object.keys(byCode).sort()).toEqual(['503 BROKER_UNAVAILABLE', '503 OVERLOADED']);
+    expect(answers.every((a) => a.headers.get('retry-after') !== null)).toBe(true);
+    expect(maxBuffered).toBeLessThanOrEqual(BUFFER_LIMIT);
+    // Events kafkajs still holds count until it gives up on them; then the buffer is empty again.
+    await waitFor(() => ingest.publisher.buffered === 0, { what: 'buffer drained', timeoutMs: 60_000 });
+    const metrics = await (await fetch(`${ingest.url}/metrics`)).text();
+    expect(metrics).toMatch(/sitestream_ingest_requests_refused_total\{[^}]*status="503"[^}]*code="OVERLOADED"[^}]*\} [1-9]/);
+  });
+
+  it('when the broker comes back, /readyz and 202 come back too', async () => {
+    await kafka.brokers[0]!.restart();
+    await waitFor(async () => (await readyz()) === 200, { what: '/readyz 200 again', timeoutMs: 90_000 });
+    const r = await waitFor(
+      async () => {
+        const answer = await post(validEvent());
+        return answer.status === 202 ? answer : undefined;
+      },
+      { what: '202 again', timeoutMs: 30_000 },
+    );
+    expect(r.body.status).toBe('accepted');
+  });
+});
+
+function countBy(keys: string[]): Record<string, number> {
+  const counts: Record<string, number> = {};
+  for (const k of keys) counts[k] = (counts[k] ?? 0) + 1;
+  return counts;
+}
