@@ -1,6 +1,6 @@
 import { isDataError, type Knex } from '@sitestream/shared';
 import type { DecodedRecord, Poison } from './record-decoder';
-import { applyRollups } from './rollups';
+import { applyRollups, ROLLUP_RETURNING, type InsertedEvent } from './rollups';
 
 export interface BatchInput {
   group: string;
@@ -138,18 +138,18 @@ async function insertEvents(trx: Knex.Transaction, records: DecodedRecord[], par
     cols.offset[i] = r.offset;
   });
   // One statement with one array parameter per column: no 65535-parameter limit, no giant VALUES list to plan.
-  const result = await trx.raw<{ rowCount: number; rows: { id: number }[] }>(
+  const result = await trx.raw<{ rowCount: number; rows: InsertedEvent[] }>(
     `INSERT INTO analytics.website_events
        (site_id, event_type, path, user_id, "timestamp", event_id, received_at, kafka_partition, kafka_offset)
      SELECT s, t, p, u, ts, id, r, ?, o
      FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::uuid[], ?::timestamptz[], ?::bigint[])
        AS x(s, t, p, u, ts, id, r, o)
      ON CONFLICT (site_id, event_id) DO NOTHING
-     RETURNING id`,
+     RETURNING ${ROLLUP_RETURNING}`,
     [partition, cols.site, cols.type, cols.path, cols.user, cols.ts, cols.id, cols.received, cols.offset],
   );
   // Rollups move in this same transaction (and savepoint), counting only the rows inserted just now.
-  await applyRollups(trx, result.rows.map((r) => r.id));
+  await applyRollups(trx, result.rows);
   return result.rowCount;
 }
 

@@ -49,18 +49,35 @@ user_counts AS (
 // cost; nothing else should. Watermarks are kept either way.
 const ROLLUPS_ON = `current_setting('sitestream.rollups', true) IS DISTINCT FROM 'off'`;
 
+/**
+ * What the writer's INSERT returns for each row it inserted: exactly the stored values the rollups need.
+ * Timestamps come back as text so no precision is lost on the way through JavaScript (a Date has milliseconds,
+ * PostgreSQL microseconds: 23:59:59.9999995 is stored as the next day).
+ */
+export const ROLLUP_RETURNING = `site_id, event_type, path, user_id, "timestamp"::text AS ts, kafka_partition, received_at::text AS received_at`;
+
+export interface InsertedEvent {
+  site_id: string;
+  event_type: string;
+  path: string;
+  user_id: string;
+  ts: string;
+  kafka_partition: number;
+  received_at: string;
+}
+
 const LIVE_ROLLUP = `
 WITH batch AS (
-  SELECT site_id, event_type, path, user_id, "timestamp", kafka_partition, received_at
-  FROM analytics.website_events WHERE id = ANY(?::bigint[])
+  SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::int[], ?::timestamptz[])
+    AS b(site_id, event_type, path, user_id, ts, kafka_partition, received_at)
 ),
 zones AS (
   SELECT s.site_id, s.time_zone FROM analytics.sites s
-  WHERE s.site_id IN (SELECT site_id FROM batch)
+  WHERE s.site_id = ANY(?::text[])
   ORDER BY s.site_id FOR KEY SHARE
 ),
 ev AS MATERIALIZED (
-  SELECT b.site_id, (b."timestamp" AT TIME ZONE z.time_zone)::date AS day, b.event_type, b.path, b.user_id
+  SELECT b.site_id, (b.ts AT TIME ZONE z.time_zone)::date AS day, b.event_type, b.path, b.user_id
   FROM batch b JOIN zones z USING (site_id)
   WHERE ${ROLLUPS_ON}
 ),
@@ -74,25 +91,32 @@ watermarks AS (
 SELECT (SELECT count(*) FROM ev) AS rolled_up, ${ROLLUPS_ON} AS enabled`;
 
 /**
- * Adds the raw rows with these ids — inserted by the calling transaction — to the rollups, in that transaction.
- * A failure here must never look like bad event data (the writer dead-letters rows on SQLSTATE 22/23), so
- * such errors are re-thrown without their code: the batch is retried rather than its events dropped.
+ * Adds the rows the calling transaction just inserted (as its INSERT … RETURNING ROLLUP_RETURNING gave them)
+ * to the rollups, in that transaction. A failure here must never look like bad event data (the writer
+ * dead-letters rows on SQLSTATE 22/23), so such errors are re-thrown without their code: the batch is retried
+ * rather than its events dropped.
  */
-export async function applyRollups(trx: Knex.Transaction, insertedIds: number[]): Promise<void> {
-  if (insertedIds.length === 0) return;
+export async function applyRollups(trx: Knex.Transaction, inserted: InsertedEvent[]): Promise<void> {
+  if (inserted.length === 0) return;
+  const sites = [...new Set(inserted.map((e) => e.site_id))].sort();
   try {
     // A site seen for the first time gets its row (zone UTC) in its own statement, so the next statement's
     // snapshot sees it, including a row another transaction inserted meanwhile.
-    await trx.raw(
-      `INSERT INTO analytics.sites (site_id)
-       SELECT DISTINCT site_id FROM analytics.website_events WHERE id = ANY(?::bigint[]) ORDER BY 1
-       ON CONFLICT DO NOTHING`,
-      [insertedIds],
-    );
-    const result = await trx.raw<{ rows: { rolled_up: number; enabled: boolean }[] }>(LIVE_ROLLUP, [insertedIds]);
+    await trx.raw('INSERT INTO analytics.sites (site_id) SELECT unnest(?::text[]) ON CONFLICT DO NOTHING', [sites]);
+    const column = <K extends keyof InsertedEvent>(key: K) => inserted.map((e) => e[key]);
+    const result = await trx.raw<{ rows: { rolled_up: number; enabled: boolean }[] }>(LIVE_ROLLUP, [
+      column('site_id'),
+      column('event_type'),
+      column('path'),
+      column('user_id'),
+      column('ts'),
+      column('kafka_partition'),
+      column('received_at'),
+      sites,
+    ]);
     const row = result.rows[0]!;
-    if (row.enabled && Number(row.rolled_up) !== insertedIds.length) {
-      throw new Error(`rollups covered ${row.rolled_up} of ${insertedIds.length} inserted events`);
+    if (row.enabled && Number(row.rolled_up) !== inserted.length) {
+      throw new Error(`rollups covered ${row.rolled_up} of ${inserted.length} inserted events`);
     }
   } catch (err) {
     if (isDataError(err)) throw new Error(`rollup update failed: ${(err as Error).message}`);

@@ -1,5 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Knex } from '@sitestream/shared';
+import { prepared } from './named-sql';
 
 /**
  * API keys: `ss_live_` + 32 base64url characters (192 random bits). The first 8 of those, with the marker, form
@@ -115,11 +116,7 @@ const NO_HASH = sha256('no such key');
 /** Checks a presented key: found by its prefix, then its hash compared in constant time. */
 export async function checkApiKey(db: Knex, presented: string): Promise<KeyCheck> {
   if (!KEY_PATTERN.test(presented)) return { ok: false, reason: 'malformed' };
-  const result = await db.raw<{ rows: KeyRow[] }>(
-    `SELECT ${COLUMNS} FROM analytics.api_keys WHERE key_prefix = ?`,
-    [presented.slice(0, PREFIX_LENGTH)],
-  );
-  const row = result.rows[0];
+  const [row] = await prepared<KeyRow>(db, 'api_key_by_prefix', `SELECT ${COLUMNS} FROM analytics.api_keys WHERE key_prefix = $1`, [presented.slice(0, PREFIX_LENGTH)]);
   const matches = timingSafeEqual(sha256(presented), row ? row.key_hash : NO_HASH);
   if (!row || !matches) return { ok: false, reason: 'unknown' };
   if (row.revoked_at) return { ok: false, reason: 'revoked' };

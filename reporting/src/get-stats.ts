@@ -1,5 +1,5 @@
 import { STATS_QUERY_LIMITS, type Knex } from '@sitestream/shared';
-import { namedSql } from './named-sql';
+import { namedSql, prepared } from './named-sql';
 import type { StatsParams } from './stats-params';
 
 export interface PathViews {
@@ -84,7 +84,7 @@ const RANGE_SQL = `SELECT ${COMMON},
        'views', coalesce(c.views, 0),
        'events', coalesce(c.events, 0),
        'unique_users', coalesce(u.users, 0)) ORDER BY g.day)
-   FROM (SELECT d::date AS day FROM generate_series(:from::timestamp, :to::timestamp, interval '1 day') d) g
+   FROM (SELECT d::date AS day FROM generate_series(:from::date::timestamp, :to::date::timestamp, interval '1 day') d) g
    LEFT JOIN (SELECT day, sum(events) AS events, coalesce(sum(events) FILTER (WHERE event_type = 'page_view'), 0) AS views
               FROM analytics.daily_event_counts WHERE site_id = :site AND day BETWEEN :from AND :to GROUP BY day) c
      ON c.day = g.day
@@ -103,15 +103,9 @@ interface Row {
 
 /** Reads one answer from the rollups. Unknown sites answer zeros in UTC. */
 export async function getStats(db: Knex, params: StatsParams): Promise<StatsResponse> {
-  const { sql, bindings } = namedSql(params.kind === 'day' ? DAY_SQL : RANGE_SQL, {
-    site: params.siteId,
-    from: params.from,
-    to: params.to,
-    limit: params.limit,
-    offset: params.offset,
-  });
-  const result = await db.raw<{ rows: Row[] }>(sql, bindings);
-  const row = result.rows[0]!;
+  const values = { site: params.siteId, from: params.from, to: params.to, limit: params.limit, offset: params.offset };
+  const { text, values: bound } = params.kind === 'day' ? namedSql(DAY_SQL, values) : namedSql(RANGE_SQL, values);
+  const row = (await prepared<Row>(db, `stats_${params.kind}`, text, bound))[0]!;
   const figures = {
     total_views: Number(row.total_views),
     unique_users: Number(row.unique_users),

@@ -1,15 +1,12 @@
-/**
+import type { EventInput } from '@sitestream/shared';
+
+/*
  * An independent model of /stats: computed in JavaScript from the events a test sent, with Intl's time zone
  * database instead of PostgreSQL's, and none of the service's code. Definitions as in the README.
  */
-export interface Ev {
-  event_id: string;
-  site_id: string;
-  event_type: string;
-  path: string;
-  user_id: string;
-  timestamp: string;
-}
+
+/** An event as a test sends it, always with its event_id (duplicates are resent with the same one). */
+export type Ev = EventInput & { event_id: string };
 
 const formatters = new Map<string, Intl.DateTimeFormat>();
 

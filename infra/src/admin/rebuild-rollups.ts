@@ -43,17 +43,23 @@ export async function rebuildRollups(db: Knex, options: RebuildOptions = {}): Pr
 
 async function rebuildSite(db: Knex, siteId: string, options: RebuildOptions): Promise<{ events: number; transactions: number }> {
   const perTransaction = options.eventsPerTransaction ?? 250_000;
-  const span = options.from !== undefined && options.to !== undefined ? await rangeSpan(db, siteId, options.from, options.to) : await siteSpan(db, siteId);
   let transactions = 0;
-  if (!span.explicit) {
-    // Days outside the site's events (a previous zone, deleted raw rows) must not keep stale rollups.
-    await db.transaction(async (trx) => {
-      await lockSite(trx, siteId);
-      await recomputeOutside(trx, siteId, span);
+  let span: Span;
+  if (options.from !== undefined && options.to !== undefined) {
+    span = await rangeSpan(db, siteId, options.from, options.to);
+  } else {
+    // The site's days are read under its lock, and days outside them cleared in the same transaction: the
+    // consumer may meanwhile have written days no earlier look at the raw table could know about.
+    const events = await countEvents(db, siteId);
+    span = await db.transaction(async (trx) => {
+      const timeZone = await lockSite(trx, siteId);
+      const days = await siteDays(trx, siteId, timeZone);
+      await deleteOutside(trx, siteId, days);
+      return { ...days, events };
     });
     transactions++;
+    if (span.from > span.to) return { events: 0, transactions };
   }
-  if (span.events === 0 && !span.explicit) return { events: 0, transactions };
   const days = dayCount(span.from, span.to);
   const daysPerChunk = Math.max(1, Math.min(days, Math.floor((perTransaction * days) / Math.max(1, span.events))));
   let events = 0;
@@ -72,24 +78,29 @@ async function rebuildSite(db: Knex, siteId: string, options: RebuildOptions): P
 interface Span {
   from: string;
   to: string;
+  /** Raw events in the span, an estimate used to size transactions. */
   events: number;
-  explicit: boolean;
 }
 
-/** The site's local days with events, widened by a day on each side in case its zone changes meanwhile. */
-async function siteSpan(db: Knex, siteId: string): Promise<Span> {
-  const result = await db.raw<{ rows: { first: string | null; last: string | null; events: number }[] }>(
-    `SELECT to_char((min(e."timestamp") AT TIME ZONE z.zone)::date - 1, 'YYYY-MM-DD') AS first,
-            to_char((max(e."timestamp") AT TIME ZONE z.zone)::date + 1, 'YYYY-MM-DD') AS last,
-            count(e.site_id) AS events
-     FROM (SELECT coalesce((SELECT time_zone FROM analytics.sites WHERE site_id = ?), 'UTC') AS zone) z
-     LEFT JOIN analytics.website_events e ON e.site_id = ?
-     GROUP BY z.zone`,
-    [siteId, siteId],
+async function countEvents(db: Knex, siteId: string): Promise<number> {
+  const result = await db.raw<{ rows: { n: number }[] }>('SELECT count(*) AS n FROM analytics.website_events WHERE site_id = ?', [siteId]);
+  return Number(result.rows[0]?.n ?? 0);
+}
+
+/**
+ * The first and last local day of the site's events, widened by a day on each side (in case its zone changes
+ * between this transaction and the next); an empty span (from > to) when it has none. min/max use the
+ * (site_id, "timestamp") index.
+ */
+async function siteDays(trx: Knex.Transaction, siteId: string, timeZone: string): Promise<{ from: string; to: string }> {
+  const result = await trx.raw<{ rows: { first: string | null; last: string | null }[] }>(
+    `SELECT to_char((min("timestamp") AT TIME ZONE ?)::date - 1, 'YYYY-MM-DD') AS first,
+            to_char((max("timestamp") AT TIME ZONE ?)::date + 1, 'YYYY-MM-DD') AS last
+     FROM analytics.website_events WHERE site_id = ?`,
+    [timeZone, timeZone, siteId],
   );
-  const row = result.rows[0]!;
-  if (row.first === null || row.last === null) return { from: '9999-12-31', to: '0001-01-01', events: 0, explicit: false };
-  return { from: row.first, to: row.last, events: Number(row.events), explicit: false };
+  const row = result.rows[0];
+  return row?.first && row.last ? { from: row.first, to: row.last } : { from: '9999-12-31', to: '0001-01-01' };
 }
 
 async function rangeSpan(db: Knex, siteId: string, from: string, to: string): Promise<Span> {
@@ -98,10 +109,11 @@ async function rangeSpan(db: Knex, siteId: string, from: string, to: string): Pr
        AND "timestamp" >= (?::date - 1)::timestamp AT TIME ZONE 'UTC' AND "timestamp" < (?::date + 2)::timestamp AT TIME ZONE 'UTC'`,
     [siteId, from, to],
   );
-  return { from, to, events: Number(result.rows[0]?.events ?? 0), explicit: true };
+  return { from, to, events: Number(result.rows[0]?.events ?? 0) };
 }
 
-async function recomputeOutside(trx: Knex.Transaction, siteId: string, span: Span): Promise<void> {
+/** Days outside the site's events (a previous zone, deleted raw rows) must not keep stale rollups. */
+async function deleteOutside(trx: Knex.Transaction, siteId: string, span: { from: string; to: string }): Promise<void> {
   for (const table of ['daily_event_counts', 'daily_path_views', 'daily_users', 'daily_user_counts']) {
     await trx.raw(`DELETE FROM analytics.${table} WHERE site_id = ? AND (day < ?::date OR day > ?::date)`, [siteId, span.from, span.to]);
   }

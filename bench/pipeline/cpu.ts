@@ -1,0 +1,50 @@
+import { readdirSync, readFileSync } from 'node:fs';
+
+/**
+ * CPU time per component, from /proc (Linux): named processes, plus every `postgres` process summed. The
+ * difference between two samples over a step says where the machine's two cores went.
+ */
+export type CpuSample = Map<string, number>;
+
+const TICKS = 100;
+
+function processSeconds(pid: number): { comm: string; seconds: number } | undefined {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const comm = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return { comm, seconds: (Number(fields[11]) + Number(fields[12])) / TICKS };
+  } catch {
+    return undefined;
+  }
+}
+
+export function sampleCpu(named: Record<string, number | undefined>): CpuSample {
+  const sample: CpuSample = new Map();
+  for (const [name, pid] of Object.entries(named)) {
+    if (pid !== undefined) sample.set(name, processSeconds(pid)?.seconds ?? 0);
+  }
+  let postgres = 0;
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const p = processSeconds(Number(entry));
+    if (p?.comm === 'postgres') postgres += p.seconds;
+  }
+  sample.set('postgres', postgres);
+  let total = 0;
+  for (const line of readFileSync('/proc/stat', 'utf8').split('\n')) {
+    if (line.startsWith('cpu ')) {
+      const f = line.split(/\s+/).slice(1).map(Number);
+      total = (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) / TICKS;
+    }
+  }
+  sample.set('machine (all processes)', total);
+  return sample;
+}
+
+/** Cores used per component between two samples taken `seconds` apart. */
+export function cpuShares(before: CpuSample, after: CpuSample, seconds: number): string {
+  return [...after.entries()]
+    .map(([name, t]) => `${name} ${((t - (before.get(name) ?? 0)) / seconds).toFixed(2)}`)
+    .join(', ');
+}

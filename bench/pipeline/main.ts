@@ -1,0 +1,239 @@
+import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { parseArgs } from 'node:util';
+import { startLocalKafka, type LocalKafka } from '@sitestream/infra';
+import { createApiKey } from '@sitestream/reporting';
+import { createKafka, ensureTopics, loadConfig, type Knex } from '@sitestream/shared';
+import { openBenchDatabase, silentLogger } from '../reporting/lib/bench-db';
+import { loadLine, machineLine, ms, quantile } from '../reporting/lib/measure';
+import { freePort, runNode, startService, waitReady, type Service } from '../reporting/lib/processes';
+import { copyCeiling } from './copy-ceiling';
+import { cpuShares, sampleCpu } from './cpu';
+import { topFunctions } from './profile';
+
+const log = (line: string) => process.stdout.write(`${line}\n`);
+const TOPIC = 'bench-events';
+const GROUP = 'bench-writer';
+
+interface LoadResult {
+  targetRate: number;
+  seconds: number;
+  sent: number;
+  accepted: number;
+  skipped: number;
+  failedRequests: number;
+  statuses: Record<string, number>;
+  achievedRate: number;
+  p50: number;
+  p99: number;
+}
+
+interface StepResult {
+  rate: number;
+  load: LoadResult;
+  consumerRate: number;
+  lagSlope: number;
+  finalLag: number;
+  maxLag: number;
+  sustained: boolean;
+  cpu: string;
+}
+
+/**
+ * `npm run bench:pipeline`: sustained load through ingest → Kafka → consumer (with rollups) → PostgreSQL at
+ * stepped rates; freshness (202 → visible in /stats) at 5k events/s; and a plain COPY of the same rows as the
+ * write ceiling. Everything runs on this machine: a local Kafka broker, the three services as processes, the
+ * load generator as another process, a bench database of its own.
+ */
+async function main(): Promise<void> {
+  const { values } = parseArgs({
+    options: {
+      rates: { type: 'string', default: '5000,10000,20000,30000' },
+      seconds: { type: 'string', default: '60' },
+      batch: { type: 'string', default: '100' },
+      sites: { type: 'string', default: '500' },
+      'freshness-rate': { type: 'string', default: '5000' },
+      profile: { type: 'boolean', default: false },
+    },
+  });
+  const rates = values.rates.split(',').map(Number);
+  const seconds = Number(values.seconds);
+  const freshnessRate = Number(values['freshness-rate']);
+  log(`machine: ${machineLine()}`);
+  log(`start: ${loadLine()}`);
+  log(`steps: ${rates.join(', ')} events/s × ${seconds} s, POST /events with ${values.batch} events each, ${values.sites} sites spread evenly`);
+
+  const dataDir = mkdtempSync(join(tmpdir(), 'sitestream-bench-kafka-'));
+  const kafkaPort = await freePort();
+  const kafka: LocalKafka = await startLocalKafka({ dataDir, brokers: [{ nodeId: 1, port: kafkaPort, controllerPort: await freePort() }] });
+  const { url, db } = await openBenchDatabase('sitestream_bench_pipeline', { fresh: true, poolMax: 2 });
+  const services: Service[] = [];
+  const profileDir = join(tmpdir(), `sitestream-bench-profile-${Date.now()}`);
+  try {
+    const ports = { ingest: await freePort(), consumer: await freePort(), reporting: await freePort() };
+    const env = {
+      DATABASE_URL: url,
+      KAFKA_BROKERS: kafka.bootstrap,
+      KAFKA_TOPIC: TOPIC,
+      KAFKA_DLQ_TOPIC: `${TOPIC}.dlq`,
+      KAFKA_CONSUMER_GROUP: GROUP,
+      KAFKA_TOPIC_PARTITIONS: '6',
+      HOST: '127.0.0.1',
+      INGEST_PORT: String(ports.ingest),
+      CONSUMER_PORT: String(ports.consumer),
+      REPORTING_PORT: String(ports.reporting),
+      REPORTING_RATE_LIMIT_PER_MINUTE: String(1e9),
+    };
+    const config = loadConfig({ ...process.env, ...env });
+    const admin = createKafka(config, silentLogger, 'bench').admin();
+    await admin.connect();
+    await ensureTopics(admin, [
+      { topic: TOPIC, numPartitions: 6, replicationFactor: 1 },
+      { topic: `${TOPIC}.dlq`, numPartitions: 1, replicationFactor: 1 },
+    ]);
+    if (values.profile) mkdirSync(profileDir, { recursive: true });
+    const consumerArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
+    services.push(startService('ingest', env), startService('consumer', env, consumerArgs), startService('reporting', env));
+    const [ingest, consumer, reporting] = services as [Service, Service, Service];
+    for (const [name, port] of Object.entries(ports)) await waitReady(`http://127.0.0.1:${port}`).catch((err: Error) => {
+      throw new Error(`${name}: ${err.message}\n${services.find((s) => s.name === name)?.output()}`);
+    });
+    const ingestUrl = `http://127.0.0.1:${ports.ingest}`;
+    const reportingUrl = `http://127.0.0.1:${ports.reporting}`;
+    const { key } = await createApiKey(db, { name: 'bench' });
+
+    const positions = async () => {
+      const [high, stored] = await Promise.all([
+        admin.fetchTopicOffsets(TOPIC).then((ps) => ps.reduce((n, p) => n + Number(p.high), 0)),
+        db.raw<{ rows: { n: number | null }[] }>('SELECT sum(next_offset) AS n FROM analytics.consumer_offsets WHERE consumer_group = ? AND topic = ?', [GROUP, TOPIC]),
+      ]);
+      return { high, stored: Number(stored.rows[0]!.n ?? 0), at: performance.now() };
+    };
+    const pids = { ingest: ingest.child.pid, consumer: consumer.child.pid, reporting: reporting.child.pid, kafka: kafka.brokers[0]?.child.pid };
+
+    const steps: StepResult[] = [];
+    let freshness: number[] = [];
+    for (const rate of rates) {
+      log(`\n== ${rate} events/s for ${seconds} s`);
+      const loadScript = resolve(__dirname, 'load.js');
+      const cpuBefore = sampleCpu({ ...pids });
+      const loadRun = runNode(loadScript, [ingestUrl, String(rate), String(seconds), values.batch, values.sites]);
+      const probes = rate === freshnessRate ? measureFreshness(ingestUrl, reportingUrl, key, seconds * 1000) : Promise.resolve([]);
+      const samples: { t: number; lag: number; stored: number }[] = [];
+      const started = performance.now();
+      let done = false;
+      void loadRun.finally(() => (done = true));
+      while (!done) {
+        const p = await positions();
+        samples.push({ t: (p.at - started) / 1000, lag: p.high - p.stored, stored: p.stored });
+        await new Promise((r) => setTimeout(r, 1000));
+      }
+      const load = JSON.parse(await loadRun) as LoadResult;
+      const cpuAfter = sampleCpu({ ...pids });
+      if (rate === freshnessRate) freshness = await probes;
+      const step = summarizeStep(rate, load, samples, cpuShares(cpuBefore, cpuAfter, (performance.now() - started) / 1000));
+      steps.push(step);
+      log(
+        `load: ${Math.round(load.achievedRate)} events/s accepted of ${rate} (${load.sent} sent, ${load.skipped} not sent: generator at its in-flight cap, ${load.failedRequests} failed, statuses ${JSON.stringify(load.statuses)}), POST p50 ${ms(load.p50)} ms p99 ${ms(load.p99)} ms`,
+      );
+      log(`consumer: ${Math.round(step.consumerRate)} events/s; lag slope ${step.lagSlope.toFixed(0)} events/s over the 2nd half, final ${step.finalLag}, max ${step.maxLag} → ${step.sustained ? 'SUSTAINED' : 'not sustained'}`);
+      log(`cpu (cores): ${step.cpu}`);
+      if (rate === freshnessRate) log(`freshness (202 → visible in /stats): ${freshness.length} probes, p50 ${ms(quantile(freshness, 0.5))} ms, p99 ${ms(quantile(freshness, 0.99))} ms, max ${ms(Math.max(...freshness))} ms`);
+      // Let the consumer catch up before the next step, so each step starts from zero lag.
+      const drainStart = performance.now();
+      for (let p = await positions(); p.high - p.stored > 0 && performance.now() - drainStart < 600_000; p = await positions()) {
+        await new Promise((r) => setTimeout(r, 500));
+      }
+      log(`drained in ${((performance.now() - drainStart) / 1000).toFixed(1)} s`);
+    }
+    await admin.disconnect();
+
+    const stored = Number((await db.raw<{ rows: { n: number }[] }>('SELECT count(*) AS n FROM analytics.website_events')).rows[0]!.n);
+    log(`\n== COPY ceiling: the same rows, COPY into a table shaped like analytics.website_events`);
+    const copy = await copyCeiling(url, Math.min(stored, 1_000_000));
+    log(`COPY: ${copy.rows} rows in ${copy.seconds.toFixed(2)} s = ${Math.round(copy.rowsPerSecond)} rows/s`);
+
+    const best = steps.filter((s) => s.sustained).sort((a, b) => b.rate - a.rate)[0];
+    const fastestConsumer = Math.max(...steps.map((s) => s.consumerRate));
+    log('\n## pipeline');
+    log('| target events/s | accepted events/s | consumer events/s | lag slope (events/s) | final lag | sustained | POST /events p50 / p99 |');
+    log('|---|---|---|---|---|---|---|');
+    for (const s of steps) {
+      log(`| ${s.rate} | ${Math.round(s.load.achievedRate)} | ${Math.round(s.consumerRate)} | ${s.lagSlope.toFixed(0)} | ${s.finalLag} | ${s.sustained ? 'yes' : 'no'} | ${ms(s.load.p50)} / ${ms(s.load.p99)} ms |`);
+    }
+    log(`highest sustained rate: ${best ? `${best.rate} events/s (consumer ${Math.round(best.consumerRate)} events/s)` : 'none of the steps'}`);
+    if (freshness.length > 0) log(`freshness at ${freshnessRate} events/s: p50 ${ms(quantile(freshness, 0.5))} ms, p99 ${ms(quantile(freshness, 0.99))} ms`);
+    log(`COPY ceiling ${Math.round(copy.rowsPerSecond)} rows/s`);
+    log(`consumer ÷ COPY ${(fastestConsumer / copy.rowsPerSecond).toFixed(2)} (fastest consumer step ${Math.round(fastestConsumer)} events/s)`);
+  } finally {
+    for (const s of services.reverse()) await s.stop();
+    await kafka.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+    await db.destroy();
+  }
+  if (values.profile) {
+    log(`\n## consumer CPU profile (self time, whole run; ${profileDir})`);
+    for (const line of topFunctions(profileDir)) log(line);
+  }
+  log(`end: ${loadLine()}`);
+}
+
+/**
+ * Lag is flat when, over the second half of the step, it grows by less than 2% of the offered rate per second
+ * and ends below one second's worth of events; and the load generator really offered ≥ 95% of the rate.
+ */
+function summarizeStep(rate: number, load: LoadResult, samples: { t: number; lag: number; stored: number }[], cpu: string): StepResult {
+  const half = samples.filter((s) => s.t >= samples[samples.length - 1]!.t / 2);
+  const n = half.length;
+  const meanT = half.reduce((a, s) => a + s.t, 0) / n;
+  const meanL = half.reduce((a, s) => a + s.lag, 0) / n;
+  const slope = half.reduce((a, s) => a + (s.t - meanT) * (s.lag - meanL), 0) / Math.max(1e-9, half.reduce((a, s) => a + (s.t - meanT) ** 2, 0));
+  const warm = samples.filter((s) => s.t >= 5);
+  const first = warm[0] ?? samples[0]!;
+  const last = samples[samples.length - 1]!;
+  const consumerRate = (last.stored - first.stored) / Math.max(1e-9, last.t - first.t);
+  const finalLag = last.lag;
+  const maxLag = Math.max(...samples.map((s) => s.lag));
+  const sustained = load.achievedRate >= 0.95 * rate && slope < 0.02 * rate && finalLag < rate;
+  return { rate, load, consumerRate, lagSlope: slope, finalLag, maxLag, sustained, cpu };
+}
+
+/**
+ * Every 500 ms, one event for a site of its own; the time from ingest's 202 until /stats counts it.
+ * /stats is polled every 20 ms (the resolution of the measurement).
+ */
+async function measureFreshness(ingestUrl: string, reportingUrl: string, key: string, durationMs: number): Promise<number[]> {
+  const results: Promise<number>[] = [];
+  const runId = Date.now().toString(36);
+  const end = performance.now() + durationMs;
+  for (let n = 0; performance.now() < end; n++) {
+    results.push(probe(ingestUrl, reportingUrl, key, `probe-${runId}-${n}`));
+    await new Promise((r) => setTimeout(r, 500));
+  }
+  return (await Promise.all(results)).filter((v) => Number.isFinite(v));
+}
+
+async function probe(ingestUrl: string, reportingUrl: string, key: string, site: string): Promise<number> {
+  const timestamp = new Date().toISOString();
+  const res = await fetch(`${ingestUrl}/event`, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ site_id: site, event_type: 'page_view', path: '/probe', user_id: 'probe', timestamp }),
+  });
+  if (res.status !== 202) return NaN;
+  const accepted = performance.now();
+  const deadline = accepted + 60_000;
+  while (performance.now() < deadline) {
+    const stats = await fetch(`${reportingUrl}/stats?site_id=${site}&date=${timestamp.slice(0, 10)}`, { headers: { authorization: `Bearer ${key}` } });
+    const body = (await stats.json()) as { total_events?: number };
+    if (body.total_events === 1) return performance.now() - accepted;
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  return NaN;
+}
+
+main().catch((err: unknown) => {
+  console.error('bench:pipeline failed:', err instanceof Error ? err.stack : err);
+  process.exit(1);
+});
