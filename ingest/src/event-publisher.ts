@@ -37,7 +37,12 @@ export class EventPublisher implements Component {
   /** Events handed to kafkajs whose send has not settled yet (it can outlive our deadline). */
   private inFlight = 0;
   private timer: NodeJS.Timeout | undefined;
+  private immediate: NodeJS.Immediate | undefined;
+  /** Produce requests awaiting their acknowledgement (or deadline). */
+  private sending = 0;
   private closing = false;
+  /** Shutting down: requests still in flight are served, but nothing waits for the linger any more. */
+  private draining = false;
   private lastAckAt = 0;
   private lastFailureAt = 0;
   private probe: { at: number; ok: boolean; running?: Promise<boolean> } = { at: 0, ok: true };
@@ -106,16 +111,20 @@ export class EventPublisher implements Component {
     const promises = messages.map(
       (message) => new Promise<void>((resolve, reject) => this.pending.push({ message, resolve, reject })),
     );
+    // Adaptive linger: with nothing in flight, send what this turn of the event loop gathered (low latency when
+    // quiet); while a produce is in flight, keep gathering until it returns or the linger passes (big batches
+    // under load, which is where kafkajs spends less CPU per event).
     if (this.pending.length >= this.options.maxBatch) this.flushNow();
+    else if (this.sending === 0 || this.draining) this.immediate ??= setImmediate(() => this.flushNow());
     else this.timer ??= setTimeout(() => this.flushNow(), this.options.lingerMs);
     return promises;
   }
 
   private flushNow(): void {
-    if (this.timer) {
-      clearTimeout(this.timer);
-      this.timer = undefined;
-    }
+    clearTimeout(this.timer);
+    clearImmediate(this.immediate);
+    this.timer = undefined;
+    this.immediate = undefined;
     while (this.pending.length > 0) {
       const batch = this.pending.splice(0, this.options.maxBatch);
       const flush = this.send(batch).finally(() => this.flushes.delete(flush));
@@ -125,6 +134,7 @@ export class EventPublisher implements Component {
 
   private async send(batch: Pending[]): Promise<void> {
     this.inFlight += batch.length;
+    this.sending++;
     this.metrics.batchSize.observe(batch.length);
     const stopTimer = this.metrics.produceSeconds.startTimer();
     let deadline: NodeJS.Timeout | undefined;
@@ -157,6 +167,9 @@ export class EventPublisher implements Component {
       for (const p of batch) p.reject(failure);
     } finally {
       clearTimeout(deadline);
+      this.sending--;
+      // What gathered while this produce was out goes now rather than at the end of its linger.
+      if (this.sending === 0 && this.pending.length > 0 && !this.closing) this.flushNow();
     }
   }
 
@@ -179,15 +192,19 @@ export class EventPublisher implements Component {
     return this.probe.ok;
   }
 
-  /** Stops taking events and sends what waits for the linger timer now: the first step of shutdown. */
+  /**
+   * The first step of shutdown: what waits for the linger goes now, and so does every event the requests still
+   * in flight bring, so the HTTP server can finish them quickly.
+   */
   drain(): void {
-    this.closing = true;
+    this.draining = true;
     this.flushNow();
   }
 
-  /** Drains, waits for every produce in flight to be answered, then disconnects. */
+  /** Refuses new events, sends what is queued, waits for every produce in flight to be answered, then disconnects. */
   async close(): Promise<void> {
-    this.drain();
+    this.closing = true;
+    this.flushNow();
     await Promise.allSettled([...this.flushes]);
     await Promise.allSettled([this.producer.disconnect(), this.admin.disconnect()]);
   }

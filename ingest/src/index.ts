@@ -1,3 +1,4 @@
 export { createIngestApp, type IngestDeps } from './app';
 export { EventPublisher, type PublisherOptions } from './event-publisher';
 export { startIngestService } from './service';
+export { jsonBody } from './body';

@@ -26,7 +26,7 @@ const spec = {
   KAFKA_CONSUMER_GROUP: str({ default: 'sitestream-writer', desc: 'consumer group of the writer' }),
 
   INGEST_PRODUCE_TIMEOUT_MS: num({ default: 5000, desc: 'deadline for the broker to acknowledge an event before ingest answers 503' }),
-  INGEST_LINGER_MS: num({ default: 2, desc: 'how long ingest gathers concurrent events into one produce request' }),
+  INGEST_LINGER_MS: num({ default: 2, desc: 'while a produce request is in flight, how long new events may wait to join the next one (an idle ingest sends at once)' }),
   INGEST_BATCH_MAX_MESSAGES: num({ default: 1000, desc: 'max events per produce request' }),
   INGEST_MAX_BUFFERED_EVENTS: num({ default: 50000, desc: 'events waiting for the broker before ingest answers 503' }),
   INGEST_BODY_LIMIT_BYTES: num({ default: 1048576, desc: 'max request body (after decompression)' }),

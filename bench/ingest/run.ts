@@ -1,0 +1,196 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createServer } from 'node:net';
+import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
+import { join, resolve } from 'node:path';
+import { startLocalKafka, type LocalKafka } from '@sitestream/infra';
+import { createKafka, createLogger, loadConfig } from '@sitestream/shared';
+
+/**
+ * `npm run bench:ingest`: load from a separate process (autocannon) against
+ *   1. a null Express app with ingest's body reading, answering 202 without Kafka (the ceiling),
+ *   2. ingest with a real broker: single events on /event, then batches of 100 on /events,
+ * then prints req/s, events/s, p50/p99 latency and ingest ÷ ceiling, and checks that Kafka holds at least every
+ * event that was answered 202. A broker is started for the run unless KAFKA_BROKERS names one.
+ */
+const ROOT = resolve(__dirname, '..', '..', '..');
+const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
+const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 5);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const BATCH = 100;
+/** Set to a folder to write a V8 CPU profile of the ingest process there (open it in Chrome DevTools). */
+const CPU_PROF_DIR = process.env.BENCH_CPU_PROF_DIR;
+
+interface Run {
+  name: string;
+  eventsPerRequest: number;
+  ok: number;
+  failed: number;
+  seconds: number;
+  p50: number;
+  p99: number;
+}
+
+function event(i: number): Record<string, string> {
+  return { site_id: `site-${i % 20}`, event_type: 'page_view', path: `/page/${i % 50}`, user_id: `user-${i}`, timestamp: '2025-11-16T10:00:00Z' };
+}
+
+async function main(): Promise<void> {
+  const work = mkdtempSync(join(tmpdir(), 'sitestream-bench-'));
+  const single = join(work, 'event.json');
+  const batch = join(work, 'events.json');
+  writeFileSync(single, JSON.stringify(event(1)));
+  writeFileSync(batch, JSON.stringify({ events: Array.from({ length: BATCH }, (_, i) => event(i)) }));
+  const children: ChildProcess[] = [];
+  let kafka: LocalKafka | undefined;
+  try {
+    console.error(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB; node ${process.version}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
+    let brokers = process.env.KAFKA_BROKERS;
+    if (!brokers) {
+      const port = 29092 + Math.floor(Math.random() * 400) * 2;
+      kafka = await startLocalKafka({ dataDir: join(work, 'kafka'), brokers: [{ nodeId: 1, port, controllerPort: port + 1 }] });
+      brokers = kafka.bootstrap;
+      console.error(`Kafka broker started at ${brokers}`);
+    }
+
+    const runs: Run[] = [];
+    const ceilingPort = await freePort();
+    const ceiling = spawnNode([resolve(__dirname, 'null-server.js')], { PORT: String(ceilingPort) });
+    children.push(ceiling);
+    await waitForHttp(`http://127.0.0.1:${ceilingPort}/event`, single);
+    await load(`http://127.0.0.1:${ceilingPort}/event`, single, WARMUP_S);
+    runs.push(summarize('null Express ceiling, /event', 1, await load(`http://127.0.0.1:${ceilingPort}/event`, single, DURATION_S)));
+    await stop(ceiling);
+
+    const topic = `bench-events-${randomBytes(3).toString('hex')}`;
+    const ingestPort = await freePort();
+    const ingestEnv = {
+      KAFKA_BROKERS: brokers,
+      KAFKA_TOPIC: topic,
+      KAFKA_DLQ_TOPIC: `${topic}.dlq`,
+      INGEST_PORT: String(ingestPort),
+      HOST: '127.0.0.1',
+      LOG_LEVEL: 'warn',
+    };
+    const ingest = spawnNode([...(CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : []), join(ROOT, 'ingest', 'dist', 'main.js')], ingestEnv);
+    children.push(ingest);
+    const ingestUrl = `http://127.0.0.1:${ingestPort}`;
+    await waitForHttp(`${ingestUrl}/readyz`);
+    await load(`${ingestUrl}/event`, single, WARMUP_S);
+    const warmupAccepted = await countTopic(brokers, topic);
+    runs.push(summarize('Sitestream ingest, /event (1 event)', 1, await load(`${ingestUrl}/event`, single, DURATION_S)));
+    runs.push(summarize(`Sitestream ingest, /events (${BATCH} events)`, BATCH, await load(`${ingestUrl}/events`, batch, DURATION_S)));
+    await stop(ingest);
+
+    // Every 202 must be in Kafka. More records than 202s is possible (a request cut off after the broker's ack
+    // at the end of a run), fewer never.
+    const inKafka = (await countTopic(brokers, topic)) - warmupAccepted;
+    const answered202 = runs.slice(1).reduce((sum, r) => sum + r.ok * r.eventsPerRequest, 0);
+    printTable(runs);
+    console.log(`\nKafka holds ${inKafka} events of the measured runs; ${answered202} were answered 202: ${inKafka >= answered202 ? 'OK' : 'MISSING EVENTS'}`);
+    if (inKafka < answered202) process.exitCode = 1;
+  } finally {
+    for (const child of children) if (child.exitCode === null) child.kill('SIGKILL');
+    await kafka?.stop();
+    rmSync(work, { recursive: true, force: true });
+  }
+}
+
+interface AutocannonResult {
+  '2xx': number;
+  non2xx: number;
+  errors: number;
+  timeouts: number;
+  duration: number;
+  latency: { p50: number; p99: number };
+}
+
+/** One autocannon run in its own process, so the load generator never shares an event loop with the server. */
+function load(url: string, bodyFile: string, seconds: number): Promise<AutocannonResult> {
+  const cli = join(ROOT, 'node_modules', 'autocannon', 'autocannon.js');
+  const args = [cli, '-j', '-n', '-c', String(CONNECTIONS), '-d', String(seconds), '-m', 'POST', '-H', 'content-type=application/json', '-i', bodyFile, url];
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => (out += d.toString()));
+    child.once('exit', (code) => {
+      if (code !== 0) return reject(new Error(`autocannon exited ${code}`));
+      resolveRun(JSON.parse(out) as AutocannonResult);
+    });
+  });
+}
+
+function summarize(name: string, eventsPerRequest: number, r: AutocannonResult): Run {
+  return { name, eventsPerRequest, ok: r['2xx'], failed: r.non2xx + r.errors + r.timeouts, seconds: r.duration, p50: r.latency.p50, p99: r.latency.p99 };
+}
+
+function printTable(runs: Run[]): void {
+  const ceiling = runs[0]!.ok / runs[0]!.seconds;
+  console.log(`\n${CONNECTIONS} connections, ${DURATION_S} s per run after ${WARMUP_S} s of warm-up; only 2xx answers count\n`);
+  console.log('| run | req/s | events/s | p50 ms | p99 ms | non-2xx/errors | events/s ÷ ceiling |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  for (const r of runs) {
+    const rps = r.ok / r.seconds;
+    console.log(`| ${r.name} | ${fmt(rps)} | ${fmt(rps * r.eventsPerRequest)} | ${r.p50} | ${r.p99} | ${r.failed} | ${((rps * r.eventsPerRequest) / ceiling).toFixed(2)} |`);
+  }
+}
+
+const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
+
+function spawnNode(args: string[], env: Record<string, string>): ChildProcess {
+  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+  return child;
+}
+
+function stop(child: ChildProcess): Promise<void> {
+  if (child.exitCode !== null) return Promise.resolve();
+  return new Promise((r) => {
+    child.once('exit', () => r());
+    child.kill('SIGTERM');
+  });
+}
+
+async function waitForHttp(url: string, bodyFile?: string): Promise<void> {
+  const deadline = Date.now() + 60_000;
+  for (;;) {
+    try {
+      const res = bodyFile
+        ? await fetch(url, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(event(0)) })
+        : await fetch(url);
+      if (res.status < 300) return;
+    } catch {
+      // not listening yet
+    }
+    if (Date.now() > deadline) throw new Error(`${url} did not come up`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+
+/** A port the OS just handed out and released. */
+function freePort(): Promise<number> {
+  return new Promise((r, reject) => {
+    const server = createServer().once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      server.close(() => r(typeof address === 'object' && address ? address.port : 0));
+    });
+  });
+}
+
+async function countTopic(brokers: string, topic: string): Promise<number> {
+  const config = loadConfig({ KAFKA_BROKERS: brokers, LOG_LEVEL: 'silent' });
+  const admin = createKafka(config, createLogger(config, 'bench'), 'bench').admin();
+  await admin.connect();
+  try {
+    const offsets = await admin.fetchTopicOffsets(topic);
+    return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+main().catch((err: unknown) => {
+  console.error(err);
+  process.exit(1);
+});
