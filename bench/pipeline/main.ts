@@ -8,6 +8,7 @@ import { createKafka, ensureTopics, loadConfig, type Knex } from '@sitestream/sh
 import { openBenchDatabase, silentLogger } from '../reporting/lib/bench-db';
 import { loadLine, machineLine, ms, quantile } from '../reporting/lib/measure';
 import { freePort, runNode, startService, waitReady, type Service } from '../reporting/lib/processes';
+import { readConsumerCounters, describeConsumer } from './consumer-metrics';
 import { copyCeiling } from './copy-ceiling';
 import { cpuShares, sampleCpu } from './cpu';
 import { topFunctions } from './profile';
@@ -38,6 +39,7 @@ interface StepResult {
   maxLag: number;
   sustained: boolean;
   cpu: string;
+  consumerView: string;
 }
 
 /**
@@ -118,6 +120,7 @@ async function main(): Promise<void> {
       log(`\n== ${rate} events/s for ${seconds} s`);
       const loadScript = resolve(__dirname, 'load.js');
       const cpuBefore = sampleCpu({ ...pids });
+      const countersBefore = await readConsumerCounters(`http://127.0.0.1:${ports.consumer}/metrics`);
       const loadRun = runNode(loadScript, [ingestUrl, String(rate), String(seconds), values.batch, values.sites]);
       const probes = rate === freshnessRate ? measureFreshness(ingestUrl, reportingUrl, key, seconds * 1000) : Promise.resolve([]);
       const samples: { t: number; lag: number; stored: number }[] = [];
@@ -131,14 +134,17 @@ async function main(): Promise<void> {
       }
       const load = JSON.parse(await loadRun) as LoadResult;
       const cpuAfter = sampleCpu({ ...pids });
+      const countersAfter = await readConsumerCounters(`http://127.0.0.1:${ports.consumer}/metrics`);
       if (rate === freshnessRate) freshness = await probes;
-      const step = summarizeStep(rate, load, samples, cpuShares(cpuBefore, cpuAfter, (performance.now() - started) / 1000));
+      const stepSeconds = (performance.now() - started) / 1000;
+      const step = summarizeStep(rate, load, samples, cpuShares(cpuBefore, cpuAfter, stepSeconds), describeConsumer(countersBefore, countersAfter, stepSeconds));
       steps.push(step);
       log(
         `load: ${Math.round(load.achievedRate)} events/s accepted of ${rate} (${load.sent} sent, ${load.skipped} not sent: generator at its in-flight cap, ${load.failedRequests} failed, statuses ${JSON.stringify(load.statuses)}), POST p50 ${ms(load.p50)} ms p99 ${ms(load.p99)} ms`,
       );
       log(`consumer: ${Math.round(step.consumerRate)} events/s; lag slope ${step.lagSlope.toFixed(0)} events/s over the 2nd half, final ${step.finalLag}, max ${step.maxLag} → ${step.sustained ? 'SUSTAINED' : 'not sustained'}`);
       log(`cpu (cores): ${step.cpu}`);
+      log(`consumer metrics: ${step.consumerView}`);
       if (rate === freshnessRate) log(`freshness (202 → visible in /stats): ${freshness.length} probes, p50 ${ms(quantile(freshness, 0.5))} ms, p99 ${ms(quantile(freshness, 0.99))} ms, max ${ms(Math.max(...freshness))} ms`);
       // Let the consumer catch up before the next step, so each step starts from zero lag.
       const drainStart = performance.now();
@@ -183,7 +189,7 @@ async function main(): Promise<void> {
  * Lag is flat when, over the second half of the step, it grows by less than 2% of the offered rate per second
  * and ends below one second's worth of events; and the load generator really offered ≥ 95% of the rate.
  */
-function summarizeStep(rate: number, load: LoadResult, samples: { t: number; lag: number; stored: number }[], cpu: string): StepResult {
+function summarizeStep(rate: number, load: LoadResult, samples: { t: number; lag: number; stored: number }[], cpu: string, consumerView: string): StepResult {
   const half = samples.filter((s) => s.t >= samples[samples.length - 1]!.t / 2);
   const n = half.length;
   const meanT = half.reduce((a, s) => a + s.t, 0) / n;
@@ -196,7 +202,7 @@ function summarizeStep(rate: number, load: LoadResult, samples: { t: number; lag
   const finalLag = last.lag;
   const maxLag = Math.max(...samples.map((s) => s.lag));
   const sustained = load.achievedRate >= 0.95 * rate && slope < 0.02 * rate && finalLag < rate;
-  return { rate, load, consumerRate, lagSlope: slope, finalLag, maxLag, sustained, cpu };
+  return { rate, load, consumerRate, lagSlope: slope, finalLag, maxLag, sustained, cpu, consumerView };
 }
 
 /**

@@ -14,6 +14,8 @@ export function namedSql(sql: string, values: Record<string, string | number>): 
   return { text, values: order.map((name) => values[name]!) };
 }
 
+const tuned = new WeakSet<object>();
+
 interface PgConnection {
   query<R>(config: { name: string; text: string; values: unknown[] }): Promise<{ rows: R[] }>;
 }
@@ -23,8 +25,14 @@ interface PgConnection {
  * once per connection instead of on every request: that halves their database time (measured: 3.0 → 1.5 ms).
  */
 export async function prepared<R>(db: Knex, name: string, text: string, values: unknown[]): Promise<R[]> {
-  const connection = (await db.client.acquireConnection()) as PgConnection;
+  const connection = (await db.client.acquireConnection()) as PgConnection & { query(text: string): Promise<unknown> };
   try {
+    if (!tuned.has(connection)) {
+      // A range's distinct users are hashed in memory: with the default 4 MB a busy site's week spills to disk.
+      // JIT compilation costs more than it saves on queries this short.
+      await connection.query("SET work_mem = '32MB'; SET jit = off");
+      tuned.add(connection);
+    }
     return (await connection.query<R>({ name, text, values })).rows;
   } finally {
     await db.client.releaseConnection(connection);

@@ -1,0 +1,42 @@
+/** The consumer's own view of a step, from its Prometheus metrics: how long its transactions took, how big its batches were. */
+export interface ConsumerCounters {
+  txSeconds: number;
+  transactions: number;
+  written: number;
+  batchesOk: number;
+  retries: number;
+}
+
+function sum(text: string, name: string, labelFilter?: RegExp): number {
+  let total = 0;
+  for (const line of text.split('\n')) {
+    if (!line.startsWith(name)) continue;
+    const m = /^([a-z_]+)(\{[^}]*\})? ([0-9.eE+-]+)$/.exec(line);
+    if (!m || m[1] !== name) continue;
+    if (labelFilter && !labelFilter.test(m[2] ?? '')) continue;
+    total += Number(m[3]);
+  }
+  return total;
+}
+
+export async function readConsumerCounters(metricsUrl: string): Promise<ConsumerCounters> {
+  const text = await (await fetch(metricsUrl)).text();
+  return {
+    txSeconds: sum(text, 'sitestream_consumer_transaction_duration_seconds_sum'),
+    transactions: sum(text, 'sitestream_consumer_transaction_duration_seconds_count'),
+    written: sum(text, 'sitestream_consumer_events_written_total'),
+    batchesOk: sum(text, 'sitestream_consumer_batches_total', /outcome="ok"/),
+    retries: sum(text, 'sitestream_consumer_transient_retries_total'),
+  };
+}
+
+export function describeConsumer(before: ConsumerCounters, after: ConsumerCounters, seconds: number): string {
+  const tx = after.transactions - before.transactions;
+  const txSeconds = after.txSeconds - before.txSeconds;
+  const written = after.written - before.written;
+  const batches = after.batchesOk - before.batchesOk;
+  return (
+    `${batches} batches of ${(written / Math.max(1, batches)).toFixed(0)} events on average, transaction ${((1000 * txSeconds) / Math.max(1, tx)).toFixed(1)} ms on average, ` +
+    `${(txSeconds / seconds).toFixed(2)} s of transaction per second (2 partitions at a time), ${after.retries - before.retries} retries`
+  );
+}
