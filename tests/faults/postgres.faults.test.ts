@@ -1,8 +1,6 @@
-import { Ledger, settleLedger } from './harness/ledger';
-import { LoadGenerator } from './harness/load';
-import { postgres } from './harness/postgres-control';
-import { Stage } from './harness/stage';
 import { waitFor } from '../helpers/wait-for';
+import { postgres } from './harness/postgres-control';
+import { committedProgress, runFaultScenario } from './harness/scenario';
 
 /**
  * Scenarios 4 and 5: PostgreSQL restarted, its backends terminated, and unavailable for 30 s under load.
@@ -10,97 +8,51 @@ import { waitFor } from '../helpers/wait-for';
  * These stop the machine's PostgreSQL server: nothing else may be using it meanwhile.
  */
 describe('PostgreSQL faults', () => {
-  const progress = async (stage: Stage) => {
-    const before = await stage.positions();
-    await waitFor(async () => [...(await stage.positions())].some(([p, o]) => o > (before.get(p) ?? 0)), { what: 'progress', timeoutMs: 60_000 });
-  };
+  const load = { eventsPerSecond: 2000, batchSize: 20, maxEvents: 40_000 };
 
   it('backends terminated (pg_terminate_backend) three times mid-load', async () => {
-    const stage = await Stage.create({ brokers: 1 });
-    try {
-      await stage.startIngest();
-      await stage.startConsumer();
-      const ledger = new Ledger();
-      const load = new LoadGenerator(ledger, { targets: stage.ingestUrls, eventsPerSecond: 2000, batchSize: 20, maxEvents: 40_000 });
+    await runFaultScenario({ name: 'postgres_backends_terminated', load }, async ({ stage }) => {
       let terminated = 0;
       for (let i = 0; i < 3; i++) {
-        await progress(stage);
+        await committedProgress(stage);
         terminated += await postgres.terminateConsumerBackends(stage.database.url);
       }
-      const recovery = await stage.waitCaughtUp();
-      await load.finished();
-      await stage.drain();
-      const result = await settleLedger(`postgres_backends_terminated x3 sessions=${terminated}`, ledger, stage.db, recovery);
       expect(terminated).toBeGreaterThan(0);
       expect(stage.consumers.every((c) => c.alive)).toBe(true);
-      expect(result.lost).toBe(0);
-      expect(result.duplicated).toBe(0);
-    } catch (err) {
-      process.stderr.write(stage.logs());
-      throw err;
-    } finally {
-      await stage.stop();
-    }
+      return { detail: `x3 sessions=${terminated}` };
+    });
   });
 
   it('server restarted mid-load', async () => {
-    const stage = await Stage.create({ brokers: 1 });
-    try {
-      await stage.startIngest();
-      await stage.startConsumer();
-      const ledger = new Ledger();
-      const load = new LoadGenerator(ledger, { targets: stage.ingestUrls, eventsPerSecond: 2000, batchSize: 20, maxEvents: 40_000 });
-      await progress(stage);
+    await runFaultScenario({ name: 'postgres_restarted', load }, async ({ stage }) => {
+      await committedProgress(stage);
       postgres.restart();
-      const recovery = await stage.waitCaughtUp();
-      await load.finished();
-      await stage.drain();
-      const result = await settleLedger('postgres_restarted', ledger, stage.db, recovery);
+      const recoveryS = await stage.waitCaughtUp(180_000);
       expect(stage.consumers.every((c) => c.alive)).toBe(true);
-      expect(result.lost).toBe(0);
-      expect(result.duplicated).toBe(0);
-    } catch (err) {
-      process.stderr.write(stage.logs());
-      throw err;
-    } finally {
-      await stage.stop();
-    }
+      return { recoveryS };
+    });
   });
 
   it('server unavailable for 30 s: ingest keeps accepting, lag grows, then drains', async () => {
-    const stage = await Stage.create({ brokers: 1 });
-    let stopped = false;
-    try {
-      await stage.startIngest();
-      await stage.startConsumer();
-      const ledger = new Ledger();
-      const load = new LoadGenerator(ledger, { targets: stage.ingestUrls, eventsPerSecond: 2000, batchSize: 20, maxEvents: 90_000 });
-      await progress(stage);
+    const downS = Number(process.env.FAULTS_PG_DOWN_S ?? 30);
+    await runFaultScenario({ name: `postgres_down_${downS}s`, load: { ...load, maxEvents: 90_000 } }, async ({ stage, ledger }) => {
+      await committedProgress(stage);
       postgres.stop();
-      stopped = true;
-      const acceptedAtStop = ledger.accepted.size;
-      const downFor = Number(process.env.FAULTS_PG_DOWN_S ?? 30) * 1000;
-      const down = Date.now();
-      // While the database is down, ingest still answers 202 (the events wait in Kafka).
-      await waitFor(() => (Date.now() - down >= downFor ? true : undefined), { what: 'the outage to last', timeoutMs: downFor + 5000, intervalMs: 500 });
-      const acceptedDuringOutage = ledger.accepted.size - acceptedAtStop;
+      let acceptedDuringOutage = 0;
+      try {
+        const acceptedAtStop = ledger.accepted.size;
+        const down = Date.now();
+        await waitFor(() => (Date.now() - down >= downS * 1000 ? true : undefined), { what: 'the outage to last', timeoutMs: downS * 1000 + 5000, intervalMs: 500 });
+        // While the database was down, ingest still answered 202: the events waited in Kafka.
+        acceptedDuringOutage = ledger.accepted.size - acceptedAtStop;
+      } finally {
+        postgres.start();
+      }
       const backlog = await stage.highWatermarks();
-      postgres.start();
-      stopped = false;
-      const recovery = await stage.waitCaughtUp(180_000, backlog);
-      await load.finished();
-      await stage.drain();
-      const result = await settleLedger(`postgres_down_${downFor / 1000}s accepted_during_outage=${acceptedDuringOutage}`, ledger, stage.db, recovery);
+      const recoveryS = await stage.waitCaughtUp(180_000, backlog);
       expect(acceptedDuringOutage).toBeGreaterThan(0);
       expect(stage.consumers.every((c) => c.alive)).toBe(true);
-      expect(result.lost).toBe(0);
-      expect(result.duplicated).toBe(0);
-    } catch (err) {
-      process.stderr.write(stage.logs());
-      throw err;
-    } finally {
-      if (stopped) postgres.start();
-      await stage.stop();
-    }
+      return { detail: `accepted_during_outage=${acceptedDuringOutage}`, recoveryS };
+    });
   });
 });
