@@ -1,6 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -17,7 +17,7 @@ import { createKafka, createLogger, loadConfig } from '@sitestream/shared';
 const ROOT = resolve(__dirname, '..', '..', '..');
 const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 5);
-const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 50);
+const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 100);
 const BATCH = 100;
 /** Set to a folder to write a V8 CPU profile of the ingest process there (open it in Chrome DevTools). */
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF_DIR;
@@ -25,6 +25,9 @@ const CPU_PROF_DIR = process.env.BENCH_CPU_PROF_DIR;
 interface Run {
   name: string;
   eventsPerRequest: number;
+  /** CPU time the server process (and, for ingest, the broker) spent per request, from /proc: noise-resistant. */
+  serverCpuUs?: number;
+  brokerCpuUs?: number;
   ok: number;
   failed: number;
   seconds: number;
@@ -60,7 +63,7 @@ async function main(): Promise<void> {
     children.push(ceiling);
     await waitForHttp(`http://127.0.0.1:${ceilingPort}/event`, single);
     await load(`http://127.0.0.1:${ceilingPort}/event`, single, WARMUP_S);
-    runs.push(summarize('null Express ceiling, /event', 1, await load(`http://127.0.0.1:${ceilingPort}/event`, single, DURATION_S)));
+    runs.push(await measure('null Express ceiling, /event', 1, `http://127.0.0.1:${ceilingPort}/event`, single, ceiling));
     await stop(ceiling);
 
     const topic = `bench-events-${randomBytes(3).toString('hex')}`;
@@ -79,8 +82,9 @@ async function main(): Promise<void> {
     await waitForHttp(`${ingestUrl}/readyz`);
     await load(`${ingestUrl}/event`, single, WARMUP_S);
     const warmupAccepted = await countTopic(brokers, topic);
-    runs.push(summarize('Sitestream ingest, /event (1 event)', 1, await load(`${ingestUrl}/event`, single, DURATION_S)));
-    runs.push(summarize(`Sitestream ingest, /events (${BATCH} events)`, BATCH, await load(`${ingestUrl}/events`, batch, DURATION_S)));
+    const broker = kafka?.brokers[0]?.child;
+    runs.push(await measure('Sitestream ingest, /event (1 event)', 1, `${ingestUrl}/event`, single, ingest, broker));
+    runs.push(await measure(`Sitestream ingest, /events (${BATCH} events)`, BATCH, `${ingestUrl}/events`, batch, ingest, broker));
     await stop(ingest);
 
     // Every 202 must be in Kafka. More records than 202s is possible (a request cut off after the broker's ack
@@ -88,6 +92,7 @@ async function main(): Promise<void> {
     const inKafka = (await countTopic(brokers, topic)) - warmupAccepted;
     const answered202 = runs.slice(1).reduce((sum, r) => sum + r.ok * r.eventsPerRequest, 0);
     printTable(runs);
+    console.log(`\nload average after the runs: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     console.log(`\nKafka holds ${inKafka} events of the measured runs; ${answered202} were answered 202: ${inKafka >= answered202 ? 'OK' : 'MISSING EVENTS'}`);
     if (inKafka < answered202) process.exitCode = 1;
   } finally {
@@ -121,18 +126,49 @@ function load(url: string, bodyFile: string, seconds: number): Promise<Autocanno
   });
 }
 
-function summarize(name: string, eventsPerRequest: number, r: AutocannonResult): Run {
-  return { name, eventsPerRequest, ok: r['2xx'], failed: r.non2xx + r.errors + r.timeouts, seconds: r.duration, p50: r.latency.p50, p99: r.latency.p99 };
+async function measure(name: string, eventsPerRequest: number, url: string, bodyFile: string, server: ChildProcess, broker?: ChildProcess): Promise<Run> {
+  const before = [cpuTicks(server), cpuTicks(broker)];
+  const r = await load(url, bodyFile, DURATION_S);
+  const after = [cpuTicks(server), cpuTicks(broker)];
+  const perRequestUs = (i: number) => {
+    const [b, a] = [before[i], after[i]];
+    return a === undefined || b === undefined || r['2xx'] === 0 ? undefined : ((a - b) * 1e6) / TICKS_PER_S / r['2xx'];
+  };
+  return {
+    name,
+    eventsPerRequest,
+    ok: r['2xx'],
+    failed: r.non2xx + r.errors + r.timeouts,
+    seconds: r.duration,
+    p50: r.latency.p50,
+    p99: r.latency.p99,
+    serverCpuUs: perRequestUs(0),
+    brokerCpuUs: perRequestUs(1),
+  };
+}
+
+/** Linux's clock ticks (USER_HZ, 100 on every mainstream kernel) of user + system time of a process. */
+const TICKS_PER_S = 100;
+function cpuTicks(child: ChildProcess | undefined): number | undefined {
+  try {
+    const fields = readFileSync(`/proc/${child?.pid}/stat`, 'utf8').split(') ')[1]!.split(' ');
+    return Number(fields[11]) + Number(fields[12]);
+  } catch {
+    return undefined;
+  }
 }
 
 function printTable(runs: Run[]): void {
   const ceiling = runs[0]!.ok / runs[0]!.seconds;
   console.log(`\n${CONNECTIONS} connections, ${DURATION_S} s per run after ${WARMUP_S} s of warm-up; only 2xx answers count\n`);
-  console.log('| run | req/s | events/s | p50 ms | p99 ms | non-2xx/errors | events/s ÷ ceiling |');
-  console.log('|---|---:|---:|---:|---:|---:|---:|');
+  console.log('| run | req/s | events/s | p50 ms | p99 ms | non-2xx/errors | events/s ÷ ceiling | server CPU µs/event | broker CPU µs/event |');
+  console.log('|---|---:|---:|---:|---:|---:|---:|---:|---:|');
+  const us = (v: number | undefined, r: Run) => (v === undefined ? '–' : (v / r.eventsPerRequest).toFixed(1));
   for (const r of runs) {
     const rps = r.ok / r.seconds;
-    console.log(`| ${r.name} | ${fmt(rps)} | ${fmt(rps * r.eventsPerRequest)} | ${r.p50} | ${r.p99} | ${r.failed} | ${((rps * r.eventsPerRequest) / ceiling).toFixed(2)} |`);
+    console.log(
+      `| ${r.name} | ${fmt(rps)} | ${fmt(rps * r.eventsPerRequest)} | ${r.p50} | ${r.p99} | ${r.failed} | ${((rps * r.eventsPerRequest) / ceiling).toFixed(2)} | ${us(r.serverCpuUs, r)} | ${us(r.brokerCpuUs, r)} |`,
+    );
   }
 }
 
