@@ -151,6 +151,33 @@ describe('the tracker in a real browser', () => {
     await page.close();
   });
 
+  it('serves /tracker.js gzipped, cacheable, loadable from any origin, and 304 when unchanged', async () => {
+    const res = await fetch(`${pipeline.ingestUrl}/tracker.js`, { headers: { 'accept-encoding': 'gzip' } });
+    expect(res.status).toBe(200);
+    expect(res.headers.get('content-type')).toBe('application/javascript; charset=utf-8');
+    expect(res.headers.get('content-encoding')).toBe('gzip');
+    expect(res.headers.get('cross-origin-resource-policy')).toBe('cross-origin');
+    expect(res.headers.get('cache-control')).toBe('public, max-age=3600');
+    expect((await res.text()).length).toBeLessThan(4096);
+    const again = await fetch(`${pipeline.ingestUrl}/tracker.js`, { headers: { 'if-none-match': res.headers.get('etag')! } });
+    expect(again.status).toBe(304);
+  });
+
+  it('answers a CORS preflight for /event and /events with a cached, credential-free allowance', async () => {
+    for (const path of ['/event', '/events']) {
+      const res = await fetch(`${pipeline.ingestUrl}${path}`, {
+        method: 'OPTIONS',
+        headers: { origin: 'https://shop.example', 'access-control-request-method': 'POST', 'access-control-request-headers': 'content-type' },
+      });
+      expect(res.status).toBe(204);
+      expect(res.headers.get('access-control-allow-origin')).toBe('*');
+      expect(res.headers.get('access-control-allow-methods')).toContain('POST');
+      expect(res.headers.get('access-control-allow-headers')?.toLowerCase()).toContain('content-type');
+      expect(res.headers.get('access-control-max-age')).toBe('86400');
+      expect(res.headers.get('access-control-allow-credentials')).toBeNull();
+    }
+  });
+
   it('raised no error in any page', () => {
     expect(pageErrors).toEqual([]);
   });
