@@ -1,4 +1,5 @@
 import { existsSync } from 'node:fs';
+import { request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -19,8 +20,19 @@ export interface TestEnvironment {
 
 const LOCAL_PG = 'postgres://postgres@127.0.0.1:5432/postgres';
 
-function dockerReachable(): boolean {
-  return Boolean(process.env.DOCKER_HOST) || existsSync('/var/run/docker.sock');
+/** A Docker engine that answers its ping within 2 s (a socket file alone can be left over from a removed engine). */
+async function dockerReachable(): Promise<boolean> {
+  if (process.env.DOCKER_HOST) return true;
+  if (!existsSync('/var/run/docker.sock')) return false;
+  return new Promise((resolvePing) => {
+    const req = request({ socketPath: '/var/run/docker.sock', path: '/_ping', timeout: 2000 }, (res) => {
+      res.resume();
+      resolvePing(res.statusCode === 200);
+    });
+    req.on('timeout', () => req.destroy());
+    req.on('error', () => resolvePing(false));
+    req.end();
+  });
 }
 
 export async function startTestEnvironment(): Promise<TestEnvironment> {
@@ -28,7 +40,7 @@ export async function startTestEnvironment(): Promise<TestEnvironment> {
   let kafkaBrokers = process.env.KAFKA_BROKERS;
   let adminDatabaseUrl = process.env.TEST_DATABASE_URL;
 
-  if ((!kafkaBrokers || !adminDatabaseUrl) && dockerReachable() && process.env.SITESTREAM_NO_DOCKER !== '1') {
+  if ((!kafkaBrokers || !adminDatabaseUrl) && process.env.SITESTREAM_NO_DOCKER !== '1' && (await dockerReachable())) {
     const { KafkaContainer } = await import('@testcontainers/kafka');
     const { PostgreSqlContainer } = await import('@testcontainers/postgresql');
     if (!kafkaBrokers) {
