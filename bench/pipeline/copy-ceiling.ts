@@ -6,11 +6,18 @@ import { elapsed } from '../reporting/lib/measure';
 
 const COLUMNS = 'site_id, event_type, path, user_id, "timestamp", event_id, received_at, kafka_partition, kafka_offset';
 
+export interface CopyResult {
+  rows: number;
+  seconds: number;
+  rowsPerSecond: number;
+}
+
 /**
- * The write ceiling: the same rows the consumer stored, COPYed into a scratch table shaped like
- * analytics.website_events (same columns, identity and indexes) in one transaction. Returns rows/s.
+ * The write ceiling: the same rows the consumer stored, COPYed in one transaction into a scratch table —
+ * `plain`: the same columns and nothing else; `indexed`: shaped like analytics.website_events, with its
+ * identity, unique (site_id, event_id) and (site_id, "timestamp") indexes. Returns rows/s.
  */
-export async function copyCeiling(url: string, maxRows: number): Promise<{ rows: number; seconds: number; rowsPerSecond: number }> {
+export async function copyCeiling(url: string, maxRows: number, shape: 'plain' | 'indexed'): Promise<CopyResult> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
@@ -20,7 +27,11 @@ export async function copyCeiling(url: string, maxRows: number): Promise<{ rows:
       new Writable({ write: (chunk: Buffer, _enc, done) => (chunks.push(chunk), done()) }),
     );
     await client.query('DROP TABLE IF EXISTS public.bench_copy');
-    await client.query('CREATE TABLE public.bench_copy (LIKE analytics.website_events INCLUDING ALL)');
+    await client.query(
+      shape === 'indexed'
+        ? 'CREATE TABLE public.bench_copy (LIKE analytics.website_events INCLUDING ALL)'
+        : `CREATE TABLE public.bench_copy AS SELECT ${COLUMNS} FROM analytics.website_events WITH NO DATA`,
+    );
     const started = process.hrtime.bigint();
     await client.query('BEGIN');
     const copy = client.query(copyFrom(`COPY public.bench_copy (${COLUMNS}) FROM STDIN`));
