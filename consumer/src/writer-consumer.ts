@@ -131,6 +131,7 @@ export class WriterConsumer implements Component {
     this.metrics.batchSize.observe(records.length);
 
     let result: WriteResult;
+    const startedAt = performance.now();
     try {
       // Transient failures (database restarting, broker moving) are retried with capped backoff for as
       // long as we still own the partition; the batch is never skipped on such an error.
@@ -158,7 +159,7 @@ export class WriterConsumer implements Component {
       throw err;
     }
 
-    this.recordSuccess(batch.partition, records, result);
+    this.recordSuccess(batch.partition, records, result, performance.now() - startedAt);
     // Only now, after the database commit, may Kafka learn that we are past these offsets.
     resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
     await heartbeat();
@@ -179,7 +180,7 @@ export class WriterConsumer implements Component {
     return result;
   }
 
-  private recordSuccess(partition: number, records: DecodedRecord[], result: WriteResult): void {
+  private recordSuccess(partition: number, records: DecodedRecord[], result: WriteResult, transactionMs: number): void {
     this.metrics.batches.inc({ outcome: 'ok' });
     this.metrics.written.inc(result.inserted);
     this.metrics.duplicates.inc(result.duplicates);
@@ -197,8 +198,19 @@ export class WriterConsumer implements Component {
         if (t > this.newestCommittedReceivedAt && t <= now) this.newestCommittedReceivedAt = t;
       }
     }
-    this.deps.logger.debug(
-      { partition, records: records.length, inserted: result.inserted, duplicates: result.duplicates, skipped: result.skipped, dead: result.deadLettered.length },
+    // One line per batch: a handful per second per partition, cheap at info.
+    this.deps.logger.info(
+      {
+        partition,
+        first_offset: records[0]?.offset,
+        last_offset: records[records.length - 1]?.offset,
+        records: records.length,
+        inserted: result.inserted,
+        duplicates: result.duplicates,
+        skipped: result.skipped,
+        dead: result.deadLettered.length,
+        ms: Math.round(transactionMs),
+      },
       'batch committed',
     );
   }

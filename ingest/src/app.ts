@@ -17,7 +17,7 @@ export interface IngestDeps {
 /** Builds the ingest HTTP app; listening is the caller's job (main.ts, or a test). */
 export function createIngestApp(deps: IngestDeps): Express {
   const app = createBaseApp({ trustProxyHops: deps.config.TRUST_PROXY_HOPS });
-  app.use(requestMetrics(deps.registry));
+  app.use(requestMetrics(deps.registry, { logger: deps.logger, level: 'debug' }));
   mountOpsRoutes(app, deps.lifecycle, deps.registry);
   app.use(eventRoutes(deps));
   app.use(trackerRoutes());

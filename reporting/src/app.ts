@@ -18,7 +18,7 @@ export interface ReportingDeps {
 export function createReportingApp(deps: ReportingDeps): Express {
   const app = createBaseApp({ trustProxyHops: deps.config.TRUST_PROXY_HOPS });
   const metrics = createReportingMetrics(deps.registry);
-  app.use(requestMetrics(deps.registry));
+  app.use(requestMetrics(deps.registry, { logger: deps.logger, level: 'info' }));
   mountOpsRoutes(app, deps.lifecycle, deps.registry);
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument);

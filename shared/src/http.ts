@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
 import type { Server } from 'node:http';
@@ -90,8 +91,13 @@ export function listen(app: Express, port: number, host: string): Promise<Server
   });
 }
 
-/** Request count and duration by route template, method and status: all bounded label sets. */
-export function requestMetrics(registry: Registry): RequestHandler {
+/**
+ * Request count and duration by route template, method and status (all bounded label sets), and one log
+ * line per request at `logLevel`: ingest logs requests at debug (tens of thousands a second would cost more
+ * than the work), reporting at info. The line carries the request id (X-Request-Id when the client sent one),
+ * never the query string or headers, so neither keys nor user data reach the logs.
+ */
+export function requestMetrics(registry: Registry, log?: { logger: Logger; level: 'info' | 'debug' }): RequestHandler {
   const duration = new Histogram({
     name: 'sitestream_http_request_duration_seconds',
     help: 'HTTP request duration by route, method and status',
@@ -102,11 +108,15 @@ export function requestMetrics(registry: Registry): RequestHandler {
   return (req, res, next) => {
     const start = process.hrtime.bigint();
     res.once('finish', () => {
-      const route = (req.route as { path?: string } | undefined)?.path;
-      duration.observe(
-        { route: typeof route === 'string' ? route : 'unmatched', method: req.method, status: String(res.statusCode) },
-        Number(process.hrtime.bigint() - start) / 1e9,
-      );
+      const routePath = (req.route as { path?: string } | undefined)?.path;
+      const route = typeof routePath === 'string' ? routePath : 'unmatched';
+      const seconds = Number(process.hrtime.bigint() - start) / 1e9;
+      duration.observe({ route, method: req.method, status: String(res.statusCode) }, seconds);
+      if (log && log.logger.isLevelEnabled(log.level)) {
+        const header = req.headers['x-request-id'];
+        const requestId = typeof header === 'string' && header.length <= 128 ? header : randomUUID();
+        log.logger[log.level]({ request_id: requestId, method: req.method, route, status: res.statusCode, ms: Math.round(seconds * 1e4) / 10 }, 'request');
+      }
     });
     next();
   };
