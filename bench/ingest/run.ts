@@ -1,11 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { startLocalKafka, type LocalKafka } from '@sitestream/infra';
-import { createKafka, createLogger, loadConfig } from '@sitestream/shared';
+import { freePort, startLocalKafka, type LocalKafka } from '@sitestream/infra';
+import { countTopicRecords, createKafka, createLogger, loadConfig } from '@sitestream/shared';
 
 /**
  * `npm run bench:ingest`: load from a separate process (autocannon) against
@@ -204,23 +203,13 @@ async function waitForHttp(url: string, bodyFile?: string): Promise<void> {
 }
 
 /** A port the OS just handed out and released. */
-function freePort(): Promise<number> {
-  return new Promise((r, reject) => {
-    const server = createServer().once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => r(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
 
 async function countTopic(brokers: string, topic: string): Promise<number> {
   const config = loadConfig({ KAFKA_BROKERS: brokers, LOG_LEVEL: 'silent' });
   const admin = createKafka(config, createLogger(config, 'bench'), 'bench').admin();
   await admin.connect();
   try {
-    const offsets = await admin.fetchTopicOffsets(topic);
-    return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+    return await countTopicRecords(admin, topic);
   } finally {
     await admin.disconnect();
   }

@@ -88,3 +88,9 @@ export function pipelineTopics(config: Config): TopicSpec[] {
 export function createProducer(kafka: Kafka, overrides: ProducerConfig = {}): Producer {
   return kafka.producer({ allowAutoTopicCreation: false, createPartitioner: Partitioners.DefaultPartitioner, ...overrides });
 }
+
+/** Records a topic holds (sum over partitions of high − low watermark): "did anything reach Kafka?". */
+export async function countTopicRecords(admin: Admin, topic: string): Promise<number> {
+  const offsets = await admin.fetchTopicOffsets(topic);
+  return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+}

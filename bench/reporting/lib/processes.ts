@@ -1,20 +1,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { resolve } from 'node:path';
 
 /** The repository root, from bench/<name>/dist/... or bench/<name>/dist/<name>/... */
 export const ROOT = resolve(__dirname.replace(/[/\\]bench[/\\].*$/, ''));
 
-export function freePort(): Promise<number> {
-  return new Promise((done, fail) => {
-    const server = createServer();
-    server.once('error', fail);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      server.close(() => done(typeof address === 'object' && address ? address.port : 0));
-    });
-  });
-}
+export { freePort } from '@sitestream/infra';
 
 export interface Service {
   name: string;

@@ -76,18 +76,18 @@ export class Stage {
     return this.env.KAFKA_TOPIC!;
   }
 
-  async startIngest(): Promise<Proc> {
-    const port = await freePort();
-    const proc = this.track(spawnService('ingest', { ...this.env, INGEST_PORT: String(port) }), `http://127.0.0.1:${port}`);
-    this.ingests.push(proc);
-    await this.waitReady(proc);
-    return proc;
+  startIngest(): Promise<Proc> {
+    return this.startService('ingest', 'INGEST_PORT', this.ingests);
   }
 
-  async startConsumer(): Promise<Proc> {
+  startConsumer(): Promise<Proc> {
+    return this.startService('consumer', 'CONSUMER_PORT', this.consumers);
+  }
+
+  private async startService(name: 'ingest' | 'consumer', portVariable: string, list: Proc[]): Promise<Proc> {
     const port = await freePort();
-    const proc = this.track(spawnService('consumer', { ...this.env, CONSUMER_PORT: String(port) }), `http://127.0.0.1:${port}`);
-    this.consumers.push(proc);
+    const proc = this.track(spawnService(name, { ...this.env, [portVariable]: String(port) }), `http://127.0.0.1:${port}`);
+    list.push(proc);
     await this.waitReady(proc);
     return proc;
   }
