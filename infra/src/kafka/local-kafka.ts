@@ -59,9 +59,15 @@ function classpath(): string {
   return `${ensureKafkaJars()}/*`;
 }
 
-/** Kafka cluster ids are 16 random bytes in URL-safe base64 without padding. */
+/**
+ * Kafka cluster ids are 16 random bytes in URL-safe base64 without padding. Like Kafka's own Uuid.randomUuid,
+ * never one that starts with "-": command-line parsers take such a value for an option.
+ */
 function newClusterId(): string {
-  return randomBytes(16).toString('base64url');
+  for (;;) {
+    const id = randomBytes(16).toString('base64url');
+    if (!id.startsWith('-')) return id;
+  }
 }
 
 function properties(spec: BrokerSpec, all: BrokerSpec[], logDir: string): string {
@@ -126,7 +132,7 @@ function javaArgs(heapMb: number, log4j: string, props: string): string[] {
 }
 
 function format(props: string, clusterId: string, log4j: string): void {
-  const result = spawnSync('java', ['-cp', classpath(), `-Dlog4j2.configurationFile=${log4j}`, 'kafka.tools.StorageTool', 'format', '-t', clusterId, '-c', props, '--ignore-formatted'], {
+  const result = spawnSync('java', ['-cp', classpath(), `-Dlog4j2.configurationFile=${log4j}`, 'kafka.tools.StorageTool', 'format', `--cluster-id=${clusterId}`, `--config=${props}`, '--ignore-formatted'], {
     encoding: 'utf8',
   });
   if (result.status !== 0) throw new Error(`kafka storage format failed: ${result.stderr || result.stdout}`);
