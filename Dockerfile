@@ -10,6 +10,7 @@ FROM ${NODE_IMAGE} AS build
 WORKDIR /app
 COPY package.json package-lock.json tsconfig.json tsconfig.base.json ./
 COPY shared/package.json shared/
+COPY shared/db/package.json shared/db/
 COPY infra/package.json infra/
 COPY ingest/package.json ingest/
 COPY consumer/package.json consumer/
@@ -28,6 +29,7 @@ FROM ${NODE_IMAGE} AS deps
 WORKDIR /app
 COPY package.json package-lock.json ./
 COPY shared/package.json shared/
+COPY shared/db/package.json shared/db/
 COPY infra/package.json infra/
 COPY ingest/package.json ingest/
 COPY consumer/package.json consumer/
@@ -42,6 +44,8 @@ COPY --from=deps /app/node_modules ./node_modules
 COPY --from=build /app/package.json ./
 COPY --from=build /app/shared/package.json shared/
 COPY --from=build /app/shared/dist shared/dist
+COPY --from=build /app/shared/db/package.json shared/db/
+COPY --from=build /app/shared/db/dist shared/db/dist
 COPY --from=build /app/infra/package.json infra/
 COPY --from=build /app/infra/dist infra/dist
 COPY --from=build /app/ingest/package.json ingest/

@@ -1,4 +1,4 @@
-import type { Knex } from '@sitestream/shared';
+import type { Knex } from '@sitestream/db';
 
 /**
  * A realistic dataset written straight into analytics.website_events (no Kafka: the point is the size):

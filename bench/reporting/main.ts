@@ -1,12 +1,12 @@
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createApiKey } from '@sitestream/reporting';
 import { BIG_SITE, datasetSpec, dayOf, generateDataset, hasDataset, type DatasetSpec } from './dataset';
 import { openBenchDatabase } from './lib/bench-db';
 import { elapsed, loadLine, machineLine, median, ms, quantile } from './lib/measure';
 import { freePort, ROOT, runNode, startService, waitReady } from './lib/processes';
 import { timeSeedQueries } from './raw-queries';
 import { measureWriteThroughput } from './write-throughput';
+import { createApiKey } from '@sitestream/db';
 
 interface Load {
   requests: number;

@@ -1,6 +1,5 @@
-import { isDataError, type Knex } from '@sitestream/shared';
+import { applyRollups, classifyDbError, describeDbError, insertDeadLetters, ROLLUP_RETURNING, type InsertedEvent, type Knex } from '@sitestream/db';
 import type { DecodedRecord, Poison } from './record-decoder';
-import { applyRollups, ROLLUP_RETURNING, type InsertedEvent } from './rollups';
 
 export interface BatchInput {
   group: string;
@@ -66,8 +65,17 @@ export async function writeBatch(db: Knex, input: BatchInput): Promise<WriteResu
       else deadLettered.push({ offset: r.offset, raw: r.raw, poison: r.poison! });
     }
     const { inserted, rejected } = await insertIsolatingBadRows(trx, events, partition);
+    // Rollups move in this same transaction, counting only the rows inserted just now; outside the savepoints
+    // that isolate bad rows, so a rollup failure fails the batch instead of dead-lettering its events.
+    await applyRollups(trx, inserted);
     deadLettered.push(...rejected);
-    if (deadLettered.length > 0) await insertDeadLetters(trx, topic, partition, deadLettered);
+    // Every dead letter, found by the decoder or refused by PostgreSQL, goes to the table (the topic's outbox).
+    await insertDeadLetters(
+      trx,
+      topic,
+      partition,
+      deadLettered.map((d) => ({ offset: d.offset, reason: d.poison.reason, error: d.poison.error, payload: d.raw })),
+    );
 
     const nextOffset = fresh[fresh.length - 1]!.offset + 1;
     const advanced = await trx.raw<{ rowCount: number }>(
@@ -78,8 +86,8 @@ export async function writeBatch(db: Knex, input: BatchInput): Promise<WriteResu
     if (advanced.rowCount !== 1) throw new FencedError(topic, partition);
 
     return {
-      inserted,
-      duplicates: events.length - inserted - rejected.length,
+      inserted: inserted.length,
+      duplicates: events.length - inserted.length - rejected.length,
       skipped: records.length - fresh.length,
       deadLettered,
       gap: fresh[0]!.offset - position,
@@ -89,32 +97,33 @@ export async function writeBatch(db: Knex, input: BatchInput): Promise<WriteResu
 }
 
 /**
- * Inserts all events in one statement. If PostgreSQL refuses the data of some row (SQLSTATE class 22/23),
- * halves the set inside savepoints until the offending rows are isolated; transient errors propagate.
+ * Inserts all events in one statement. If PostgreSQL refuses the data of some row (db-errors.ts: bad_data),
+ * halves the set inside savepoints until the offending rows are isolated; every other error propagates.
+ * Returns the rows actually inserted (not duplicates), as the rollups need them.
  */
 async function insertIsolatingBadRows(
   trx: Knex.Transaction,
   events: DecodedRecord[],
   partition: number,
-): Promise<{ inserted: number; rejected: WriteResult['deadLettered'] }> {
-  if (events.length === 0) return { inserted: 0, rejected: [] };
+): Promise<{ inserted: InsertedEvent[]; rejected: WriteResult['deadLettered'] }> {
+  if (events.length === 0) return { inserted: [], rejected: [] };
   try {
     const inserted = await trx.transaction((sp) => insertEvents(sp, events, partition));
     return { inserted, rejected: [] };
   } catch (err) {
-    if (!isDataError(err)) throw err;
+    if (classifyDbError(err) !== 'bad_data') throw err;
     if (events.length === 1) {
       const e = events[0]!;
-      return { inserted: 0, rejected: [{ offset: e.offset, raw: e.raw, poison: { reason: 'database_rejected', error: describePgError(err) } }] };
+      return { inserted: [], rejected: [{ offset: e.offset, raw: e.raw, poison: { reason: 'database_rejected', error: describeDbError(err) } }] };
     }
     const mid = Math.ceil(events.length / 2);
     const left = await insertIsolatingBadRows(trx, events.slice(0, mid), partition);
     const right = await insertIsolatingBadRows(trx, events.slice(mid), partition);
-    return { inserted: left.inserted + right.inserted, rejected: [...left.rejected, ...right.rejected] };
+    return { inserted: [...left.inserted, ...right.inserted], rejected: [...left.rejected, ...right.rejected] };
   }
 }
 
-async function insertEvents(trx: Knex.Transaction, records: DecodedRecord[], partition: number): Promise<number> {
+async function insertEvents(trx: Knex.Transaction, records: DecodedRecord[], partition: number): Promise<InsertedEvent[]> {
   const n = records.length;
   const cols = {
     site: new Array<string>(n),
@@ -138,7 +147,7 @@ async function insertEvents(trx: Knex.Transaction, records: DecodedRecord[], par
     cols.offset[i] = r.offset;
   });
   // One statement with one array parameter per column: no 65535-parameter limit, no giant VALUES list to plan.
-  const result = await trx.raw<{ rowCount: number; rows: InsertedEvent[] }>(
+  const result = await trx.raw<{ rows: InsertedEvent[] }>(
     `INSERT INTO analytics.website_events
        (site_id, event_type, path, user_id, "timestamp", event_id, received_at, kafka_partition, kafka_offset)
      SELECT s, t, p, u, ts, id, r, ?, o
@@ -148,21 +157,5 @@ async function insertEvents(trx: Knex.Transaction, records: DecodedRecord[], par
      RETURNING ${ROLLUP_RETURNING}`,
     [partition, cols.site, cols.type, cols.path, cols.user, cols.ts, cols.id, cols.received, cols.offset],
   );
-  // Rollups move in this same transaction (and savepoint), counting only the rows inserted just now.
-  await applyRollups(trx, result.rows);
-  return result.rowCount;
-}
-
-async function insertDeadLetters(trx: Knex.Transaction, topic: string, partition: number, dead: WriteResult['deadLettered']): Promise<void> {
-  await trx.raw(
-    `INSERT INTO analytics.dead_letters (topic, "partition", "offset", reason, error, payload)
-     SELECT ?, ?, o, r, e, decode(p, 'hex') FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[]) AS x(o, r, e, p)
-     ON CONFLICT (topic, "partition", "offset") DO NOTHING`,
-    [topic, partition, dead.map((d) => d.offset), dead.map((d) => d.poison.reason), dead.map((d) => d.poison.error), dead.map((d) => d.raw?.toString('hex') ?? '')],
-  );
-}
-
-function describePgError(err: unknown): string {
-  const e = err as { code?: string; message?: string };
-  return `${e.code ?? '?'}: ${(e.message ?? '').slice(0, 300)}`;
+  return result.rows;
 }

@@ -1,7 +1,7 @@
 import type { Admin } from 'kafkajs';
 import { Gauge, type Registry } from 'prom-client';
-import type { Component, Knex, Logger } from '@sitestream/shared';
-import { readPositions } from './partition-positions';
+import { readPositions, type Knex } from '@sitestream/db';
+import type { Component, Logger } from '@sitestream/shared';
 
 export interface LagMonitorOptions {
   group: string;

@@ -1,5 +1,5 @@
+import { createDb } from '@sitestream/db';
 import {
-  createDb,
   createKafka,
   createMetricsRegistry,
   createProducer,
@@ -14,10 +14,14 @@ import {
   type RunningService,
 } from '@sitestream/shared';
 import { createConsumerApp } from './app';
+import { DeadLetterRelay } from './dead-letter-relay';
 import { LagMonitor } from './lag-monitor';
 import { WriterConsumer } from './writer-consumer';
 
-/** Wires the consumer from validated config: database pool → Kafka consumer + DLQ producer → health server. */
+// Only a failed publish or a crash leaves dead letters behind; a batch that stores some publishes them at once.
+const DEAD_LETTER_RELAY_INTERVAL_MS = 5000;
+
+/** Wires the consumer from validated config: database pool → dead-letter relay → Kafka consumer → health server. */
 export async function startConsumerService(config: Config, logger: Logger): Promise<RunningService & { writer: WriterConsumer }> {
   const registry = createMetricsRegistry('consumer');
   // A batch in hand may need up to a session timeout to finish before we leave the group.
@@ -31,6 +35,16 @@ export async function startConsumerService(config: Config, logger: Logger): Prom
   await ensureTopics(admin, pipelineTopics(config));
   await admin.disconnect();
 
+  const producer = createProducer(kafka);
+  await producer.connect();
+  lifecycle.add({ id: 'dlq-producer', isReady: () => true, close: () => producer.disconnect() });
+  const relay = new DeadLetterRelay(
+    { db, producer, logger: logger.child({ component: 'dead-letter-relay' }), registry },
+    { dlqTopic: config.KAFKA_DLQ_TOPIC, intervalMs: DEAD_LETTER_RELAY_INTERVAL_MS },
+  );
+  lifecycle.add(relay);
+  relay.start();
+
   const writer = new WriterConsumer(
     {
       consumer: kafka.consumer({
@@ -39,15 +53,14 @@ export async function startConsumerService(config: Config, logger: Logger): Prom
         maxBytesPerPartition: config.CONSUMER_MAX_BYTES_PER_PARTITION,
         allowAutoTopicCreation: false,
       }),
-      producer: createProducer(kafka),
       db,
+      deadLettersStored: () => relay.kick(),
       logger: logger.child({ component: 'writer' }),
       registry,
     },
     {
       group: config.KAFKA_CONSUMER_GROUP,
       topic: config.KAFKA_TOPIC,
-      dlqTopic: config.KAFKA_DLQ_TOPIC,
       partitionsConsumedConcurrently: config.CONSUMER_PARTITIONS_CONCURRENTLY,
       retryMaxDelayMs: config.CONSUMER_RETRY_MAX_DELAY_MS,
     },

@@ -1,30 +1,29 @@
 import { backOff } from 'exponential-backoff';
-import type { Consumer, EachBatchPayload, Producer } from 'kafkajs';
+import type { Consumer, EachBatchPayload } from 'kafkajs';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import type { Component, Knex, Logger } from '@sitestream/shared';
+import { classifyDbError, describeDbError, readPositions, type Knex } from '@sitestream/db';
+import type { Component, Logger } from '@sitestream/shared';
 import { FencedError, writeBatch, type WriteResult } from './event-writer';
-import { readPositions } from './partition-positions';
 import { decodeRecord, POISON_REASONS, type DecodedRecord } from './record-decoder';
-import { isTransient } from './transient';
 
 export interface WriterOptions {
   group: string;
   topic: string;
-  dlqTopic: string;
   partitionsConsumedConcurrently: number;
   retryMaxDelayMs: number;
 }
 
 export interface WriterDeps {
   consumer: Consumer;
-  /** Used for the dead-letter topic. */
-  producer: Producer;
   db: Knex;
+  /** Told when a batch stored dead letters, so they reach the dead-letter topic soon (dead-letter-relay.ts). */
+  deadLettersStored: () => void;
   logger: Logger;
   registry: Registry;
 }
 
-type DeadLetter = WriteResult['deadLettered'][number];
+/** While a batch's transaction runs, the group is told we are alive this often (kafkajs throttles it further). */
+const HEARTBEAT_WHILE_WRITING_MS = 3000;
 
 /**
  * The consumer-group member that moves events from Kafka into PostgreSQL. PostgreSQL holds the truth about
@@ -36,6 +35,12 @@ export class WriterConsumer implements Component {
   private running = false;
   private assigned: number[] = [];
   private crashed = false;
+  /**
+   * Partitions whose batch failed with an error that is neither transient nor bad data (a bug, a schema that does
+   * not match the code, missing privileges). Such a batch is never skipped: it is retried at the slowest pace and
+   * announced (readiness false, a gauge, an error log) until it succeeds.
+   */
+  private readonly stuck = new Map<number, string>();
   /** Newest `received_at` (ms) among committed events: freshness is measured against it. */
   private newestCommittedReceivedAt = 0;
   private readonly metrics;
@@ -77,17 +82,26 @@ export class WriterConsumer implements Component {
         },
       }),
       rebalances: new Counter({ name: 'sitestream_consumer_rebalances_total', help: 'Group joins of this member', registers }),
+      stuck: new Gauge({
+        name: 'sitestream_consumer_stuck_partitions',
+        help: 'Partitions whose batch keeps failing with an error that is neither transient nor bad data',
+        registers,
+        collect() {
+          this.set(self.stuck.size);
+        },
+      }),
     };
   }
 
   async start(): Promise<void> {
-    const { consumer, producer } = this.deps;
+    const { consumer } = this.deps;
     // Every reason exists from the start at 0, so increase() sees the first dead letter.
     for (const reason of POISON_REASONS) this.metrics.dead.inc({ reason }, 0);
     consumer.on(consumer.events.GROUP_JOIN, (e) => {
       this.metrics.rebalances.inc();
       const assigned = e.payload.memberAssignment[this.options.topic] ?? [];
       this.assigned = [...assigned];
+      for (const partition of this.stuck.keys()) if (!assigned.includes(partition)) this.stuck.delete(partition);
       this.deps.logger.info({ partitions: assigned }, 'joined group');
       void this.seekToStoredPositions(assigned);
     });
@@ -95,7 +109,6 @@ export class WriterConsumer implements Component {
       this.deps.logger.error({ err: e.payload.error?.message, restart: e.payload.restart }, 'consumer crashed');
       if (!e.payload.restart) this.crashed = true;
     });
-    await producer.connect();
     await consumer.connect();
     await consumer.subscribe({ topic: this.options.topic, fromBeginning: true });
     await consumer.run({
@@ -132,19 +145,26 @@ export class WriterConsumer implements Component {
 
     let result: WriteResult;
     const startedAt = performance.now();
+    // A transaction may wait (a rebuild holds the site's lock, the database restarts): keep the membership.
+    const beat = setInterval(() => void heartbeat().catch(() => undefined), HEARTBEAT_WHILE_WRITING_MS);
     try {
-      // Transient failures (database restarting, broker moving) are retried with capped backoff for as
-      // long as we still own the partition; the batch is never skipped on such an error.
+      // Transient failures (database restarting) are retried with capped backoff for as long as we still own the
+      // partition; other failures too, at the capped pace and announced as stuck. The batch is never skipped.
       result = await backOff(() => this.writeOnce(batch.topic, batch.partition, records), {
         numOfAttempts: Number.MAX_SAFE_INTEGER,
         startingDelay: 100,
         maxDelay: this.options.retryMaxDelayMs,
         jitter: 'full',
         retry: async (err: unknown) => {
-          if (!isTransient(err) || !isRunning() || isStale()) return false;
+          if (err instanceof FencedError || !isRunning() || isStale()) return false;
           this.metrics.retries.inc();
-          this.deps.logger.warn({ err: (err as Error).message, partition: batch.partition }, 'transient error; retrying batch');
-          await heartbeat();
+          if (classifyDbError(err) === 'transient') {
+            this.deps.logger.warn({ err: (err as Error).message, partition: batch.partition }, 'transient error; retrying batch');
+          } else {
+            this.markStuck(batch.partition, err);
+            // The slowest pace at once: the error will not go away by itself.
+            await new Promise((resolve) => setTimeout(resolve, this.options.retryMaxDelayMs));
+          }
           return true;
         },
       });
@@ -157,8 +177,11 @@ export class WriterConsumer implements Component {
       this.metrics.batches.inc({ outcome: 'error' });
       this.deps.logger.error({ err: (err as Error).message, partition: batch.partition }, 'batch failed; kafkajs will retry it');
       throw err;
+    } finally {
+      clearInterval(beat);
     }
 
+    if (this.stuck.delete(batch.partition)) this.deps.logger.info({ partition: batch.partition }, 'partition no longer stuck');
     this.recordSuccess(batch.partition, records, result, performance.now() - startedAt);
     // Only now, after the database commit, may Kafka learn that we are past these offsets.
     resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
@@ -167,17 +190,19 @@ export class WriterConsumer implements Component {
   }
 
   private async writeOnce(topic: string, partition: number, records: DecodedRecord[]): Promise<WriteResult> {
-    // Dead letters go to the DLQ topic before the transaction that moves past them: a crash in between
-    // repeats the DLQ record (its key and headers carry the original position), never loses it.
-    const poison = records.filter((r) => r.poison).map((r) => ({ offset: r.offset, raw: r.raw, poison: r.poison! }));
-    if (poison.length > 0) await this.publishDeadLetters(topic, partition, poison);
     const stopTimer = this.metrics.txSeconds.startTimer();
     const result = await writeBatch(this.deps.db, { group: this.options.group, topic, partition, records });
     stopTimer();
-    // Rows the database refused are found only inside the transaction; they are in dead_letters already.
-    const refused = result.deadLettered.filter((d) => d.poison.reason === 'database_rejected');
-    if (refused.length > 0) await this.publishDeadLetters(topic, partition, refused);
+    if (result.deadLettered.length > 0) this.deps.deadLettersStored();
     return result;
+  }
+
+  private markStuck(partition: number, err: unknown): void {
+    const reason = describeDbError(err);
+    if (this.stuck.get(partition) !== reason) {
+      this.deps.logger.error({ partition, err: reason }, 'batch keeps failing with a non-transient error; retrying slowly, not skipping it');
+    }
+    this.stuck.set(partition, reason);
   }
 
   private recordSuccess(partition: number, records: DecodedRecord[], result: WriteResult, transactionMs: number): void {
@@ -215,37 +240,18 @@ export class WriterConsumer implements Component {
     );
   }
 
-  private async publishDeadLetters(topic: string, partition: number, dead: DeadLetter[]): Promise<void> {
-    await this.deps.producer.send({
-      topic: this.options.dlqTopic,
-      acks: -1,
-      messages: dead.map((d) => ({
-        key: `${topic}/${partition}/${d.offset}`,
-        value: d.raw,
-        headers: {
-          reason: d.poison.reason,
-          error: d.poison.error.slice(0, 1000),
-          'original-topic': topic,
-          'original-partition': String(partition),
-          'original-offset': String(d.offset),
-        },
-      })),
-    });
-  }
-
   /** Partitions assigned to this member at its last group join. */
   assignedPartitions(): number[] {
     return this.assigned;
   }
 
   isReady(): boolean {
-    return this.running && !this.crashed;
+    return this.running && !this.crashed && this.stuck.size === 0;
   }
 
   /** Stops fetching, lets the batch in hand finish and commit, leaves the group. */
   async close(): Promise<void> {
     this.running = false;
     await this.deps.consumer.disconnect();
-    await this.deps.producer.disconnect();
   }
 }

@@ -3,9 +3,9 @@ import { existsSync, readdirSync } from 'node:fs';
 import { connect } from 'node:net';
 import { resolve } from 'node:path';
 import concurrently from 'concurrently';
-import { createDb, createKafka, createLogger, ensureDatabase, ensureTopics, loadConfig, pipelineTopics, type Logger } from '@sitestream/shared';
+import { createDb, ensureDatabase, migrateLatest } from '@sitestream/db';
+import { createKafka, createLogger, ensureTopics, loadConfig, pipelineTopics, type Logger } from '@sitestream/shared';
 import { createDevelopmentKey, statsExample } from './admin/development-key';
-import { migrateLatest } from './db/migrate';
 import { startLocalKafka, waitForCluster, type LocalKafka } from './kafka/local-kafka';
 
 const ROOT = resolve(__dirname, '..', '..');

@@ -1,6 +1,7 @@
 import type { Express } from 'express';
 import type { Registry } from 'prom-client';
-import { createBaseApp, finishApp, mountOpsRoutes, openApiDocument, requestMetrics, type Config, type Knex, type Lifecycle, type Logger } from '@sitestream/shared';
+import type { Knex } from '@sitestream/db';
+import { createBaseApp, finishApp, mountOpsRoutes, openApiDocument, requestMetrics, type Config, type Lifecycle, type Logger } from '@sitestream/shared';
 import { authenticate } from './auth';
 import { AuthFailureCounter } from './auth-failures';
 import { keyRateLimit } from './key-rate-limit';

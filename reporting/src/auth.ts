@@ -1,6 +1,6 @@
 import type { Request, RequestHandler, Response } from 'express';
-import { Errors, type Knex } from '@sitestream/shared';
-import { checkApiKey, type ApiKey } from './api-keys';
+import { checkApiKey, type ApiKey, type Knex } from '@sitestream/db';
+import { Errors } from '@sitestream/shared';
 import type { AuthFailureCounter } from './auth-failures';
 import { timed, type AuthFailureReason, type ReportingMetrics } from './reporting-metrics';
 

@@ -1,5 +1,5 @@
-import { STATS_QUERY_LIMITS, type Knex } from '@sitestream/shared';
-import { namedSql, prepared } from './named-sql';
+import { namedSql, prepared, type Knex } from '@sitestream/db';
+import { STATS_QUERY_LIMITS } from '@sitestream/shared';
 import type { StatsParams } from './stats-params';
 
 export interface PathViews {

@@ -1,5 +1,5 @@
+import { createDb } from '@sitestream/db';
 import {
-  createDb,
   createMetricsRegistry,
   Lifecycle,
   listen,

@@ -1,6 +1,6 @@
 import { Router, type RequestHandler } from 'express';
-import { AppError, Errors, isTransientDbError, type Knex } from '@sitestream/shared';
-import { keyCovers } from './api-keys';
+import { isTransientDbError, keyCovers, type Knex } from '@sitestream/db';
+import { AppError, Errors } from '@sitestream/shared';
 import { apiKeyOf } from './auth';
 import { getStats } from './get-stats';
 import { timed, type ReportingMetrics } from './reporting-metrics';

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { resolve } from 'node:path';
 import { configDocs, loadConfig } from './config';
-import { AppError } from './errors';
+import { ConfigError } from './errors';
 
 describe('loadConfig', () => {
   it('gives the documented defaults for an empty environment', () => {
@@ -22,8 +22,8 @@ describe('loadConfig', () => {
     } catch (err) {
       error = err;
     }
-    expect(error).toBeInstanceOf(AppError);
-    const message = (error as AppError).message;
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as ConfigError).message;
     for (const key of ['INGEST_PORT', 'DATABASE_URL', 'LOG_LEVEL']) expect(message).toContain(key);
   });
 

@@ -1,5 +1,5 @@
 import { bool, cleanEnv, host, num, port, str, url } from 'envalid';
-import { Errors } from './errors';
+import { ConfigError } from './errors';
 
 /**
  * Every setting of every service, read from the environment once, validated, then frozen.
@@ -62,12 +62,12 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
       for (const [name, err] of Object.entries(errors)) problems.push(`${name}: ${err?.message ?? 'invalid'}`);
     },
   });
-  if (problems.length > 0) throw Errors.invalidConfig(problems);
+  if (problems.length > 0) throw new ConfigError(problems);
   const config = { ...cleaned } as unknown as Config & Record<string, unknown>;
   if (config.KAFKA_TOPIC_PARTITIONS < 1) problems.push('KAFKA_TOPIC_PARTITIONS: must be >= 1');
   if (config.INGEST_BATCH_MAX_MESSAGES < 1) problems.push('INGEST_BATCH_MAX_MESSAGES: must be >= 1');
   if (config.TRUST_PROXY_HOPS < 0 || !Number.isInteger(config.TRUST_PROXY_HOPS)) problems.push('TRUST_PROXY_HOPS: must be a whole number >= 0');
-  if (problems.length > 0) throw Errors.invalidConfig(problems);
+  if (problems.length > 0) throw new ConfigError(problems);
   return Object.freeze(config) as Config;
 }
 

@@ -85,10 +85,20 @@ export const Errors = {
     new AppError('RATE_LIMITED', 429, 'too many requests; retry later', { retriable: true, retryAfterSeconds }),
   queryTimeout: (cause?: unknown) =>
     new AppError('QUERY_TIMEOUT', 503, 'the query took too long; ask for a shorter date range', { cause }),
+  // The client went away before its body arrived: nobody reads the answer, but the log and metrics say why.
+  requestAborted: () => new AppError('REQUEST_ABORTED', 400, 'request aborted'),
+  // Any other 4xx a library raised while reading the request (a body that says gzip and is not, …).
+  badRequest: (status: number, message: string) => new AppError('BAD_REQUEST', status, message),
   internal: (cause?: unknown) => new AppError('INTERNAL', 500, 'internal error', { cause }),
-  invalidConfig: (problems: string[]) =>
-    new AppError('INVALID_CONFIG', 500, `invalid configuration:\n  ${problems.join('\n  ')}`),
 } as const;
+
+/** Bad configuration stops start-up; it is nobody's HTTP answer, so it is not an AppError. */
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid configuration:\n  ${problems.join('\n  ')}`);
+    this.name = 'ConfigError';
+  }
+}
 
 function describe(prefix: string, details: FieldError[]): string {
   return `${prefix}: ${details.map((d) => `${d.field} ${d.message}`).join('; ')}`;

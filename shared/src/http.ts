@@ -61,10 +61,10 @@ export function toAppError(err: unknown): AppError {
     case 'charset.unsupported':
       return Errors.unsupportedMediaType(e.message ?? 'unsupported encoding');
     case 'request.aborted':
-      return new AppError('REQUEST_ABORTED', 400, 'request aborted');
+      return Errors.requestAborted();
     default:
       if (typeof e.status === 'number' && e.status >= 400 && e.status < 500) {
-        return new AppError('BAD_REQUEST', e.status, e.message ?? 'bad request');
+        return Errors.badRequest(e.status, e.message ?? 'bad request');
       }
       return Errors.internal(err);
   }

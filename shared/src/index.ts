@@ -1,5 +1,4 @@
 export * from './config';
-export * from './db';
 export * from './errors';
 export * from './event-schema';
 export * from './http';

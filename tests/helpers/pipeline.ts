@@ -1,8 +1,9 @@
 import { randomBytes } from 'node:crypto';
+import { createApiKey, type Knex, type NewKeyOptions } from '@sitestream/db';
 import { startConsumerService } from '@sitestream/consumer';
 import { startIngestService } from '@sitestream/ingest';
-import { createApiKey, startReportingService, type NewKeyOptions } from '@sitestream/reporting';
-import { createKafka, createLogger, ensureTopics, loadConfig, pipelineTopics, type Config, type Knex } from '@sitestream/shared';
+import { startReportingService } from '@sitestream/reporting';
+import { createKafka, createLogger, ensureTopics, loadConfig, pipelineTopics, type Config } from '@sitestream/shared';
 import { createTestDatabase, type TestDatabase } from './test-database';
 
 export interface Pipeline {

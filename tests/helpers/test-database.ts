@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import pg from 'pg';
-import { createDb, createLogger, ensureDatabase, type Knex } from '@sitestream/shared';
-import { migrateLatest } from '@sitestream/infra';
+import { createDb, ensureDatabase, type Knex, migrateLatest } from '@sitestream/db';
+import { createLogger } from '@sitestream/shared';
 
 export interface TestDatabase {
   url: string;

@@ -1,8 +1,8 @@
 import { spawn } from 'node:child_process';
 import { resolve } from 'node:path';
 import { randomUUID } from 'node:crypto';
+import { checkApiKey } from '@sitestream/db';
 import { decodeRecord, writeBatch } from '@sitestream/consumer';
-import { checkApiKey } from '@sitestream/reporting';
 import { createDevelopmentKey, statsExample } from '../../infra/src/admin/development-key';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database';
 

@@ -1,7 +1,8 @@
 import { createHash, randomUUID } from 'node:crypto';
 import { Writable } from 'node:stream';
+import { createApiKey, revokeApiKey } from '@sitestream/db';
 import { decodeRecord, writeBatch } from '@sitestream/consumer';
-import { createApiKey, revokeApiKey, startReportingService } from '@sitestream/reporting';
+import { startReportingService } from '@sitestream/reporting';
 import { createLogger, type Config, type RunningService } from '@sitestream/shared';
 import { getJson, testConfig } from '../helpers/pipeline';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database';

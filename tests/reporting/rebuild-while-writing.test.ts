@@ -1,14 +1,14 @@
-import { rebuildRollups, setSiteTimeZone } from '@sitestream/infra';
 import { createTestKey, getJson, postJson, startPipeline, type Pipeline } from '../helpers/pipeline';
 import { countRows } from '../helpers/test-database';
 import { waitFor } from '../helpers/wait-for';
 import { fixedDataset, ZONES } from './dataset';
 import { distinctEvents, expectedRange, type Ev } from './model';
 import { rollupSnapshot } from './rollup-snapshot';
+import { rebuildRollups, setSiteTimeZone } from '@sitestream/db';
 
 /**
  * `rollups rebuild` and `sites set-timezone` while the consumer writes the same sites: every event is still
- * counted exactly once, in its site's final zone (the site-row lock protocol of consumer/src/rollups.ts).
+ * counted exactly once, in its site's final zone (the site-row lock protocol of shared/db/src/site-lock.ts).
  */
 describe('rebuilding while the consumer writes', () => {
   let pipeline: Pipeline;

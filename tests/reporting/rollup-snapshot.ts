@@ -1,4 +1,4 @@
-import type { Knex } from '@sitestream/shared';
+import type { Knex } from '@sitestream/db';
 
 /** Every rollup row, in a stable order: what "rebuild equals live" compares. */
 export async function rollupSnapshot(db: Knex): Promise<unknown[]> {

@@ -1,10 +1,10 @@
-import { rebuildRollups, setSiteTimeZone } from '@sitestream/infra';
 import { createTestKey, getJson, postJson, startPipeline, type Pipeline } from '../helpers/pipeline';
 import { countRows } from '../helpers/test-database';
 import { waitFor } from '../helpers/wait-for';
 import { rollupSnapshot } from './rollup-snapshot';
 import { fixedDataset, ZONES } from './dataset';
 import { addDays, distinctEvents, expectedDay, expectedRange, localDay, type Ev } from './model';
+import { rebuildRollups, setSiteTimeZone } from '@sitestream/db';
 
 /**
  * Exactness: /stats, read from rollups the consumer kept, against a model computed here from the events sent

@@ -1,6 +1,6 @@
 import pg from 'pg';
-import { migrateLatest } from '@sitestream/infra';
-import { createDb, createLogger, ensureDatabase, type Knex } from '@sitestream/shared';
+import { createDb, ensureDatabase, type Knex, migrateLatest } from '@sitestream/db';
+import { createLogger } from '@sitestream/shared';
 
 export const silentLogger = createLogger({ LOG_LEVEL: 'silent', LOG_PRETTY: false }, 'bench');
 

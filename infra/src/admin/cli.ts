@@ -1,5 +1,5 @@
-import { createDb, createLogger, ensureDatabase, loadConfig, type Knex } from '@sitestream/shared';
-import { migrateLatest } from '../db/migrate';
+import { createDb, ensureDatabase, migrateLatest, type Knex } from '@sitestream/db';
+import { createLogger, loadConfig } from '@sitestream/shared';
 import { buildAdminProgram } from './program';
 
 /**

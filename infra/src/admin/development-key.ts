@@ -1,5 +1,4 @@
-import { createApiKey, revokeApiKeysNamed } from '@sitestream/reporting';
-import type { Knex } from '@sitestream/shared';
+import { createApiKey, revokeApiKeysNamed, type Knex } from '@sitestream/db';
 
 const NAME = 'development (npm start)';
 

@@ -1,9 +1,7 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { createApiKey, listApiKeys, revokeApiKey, type ApiKey } from '@sitestream/reporting';
-import { parseCalendarDate, type Knex } from '@sitestream/shared';
+import { createApiKey, listApiKeys, listSites, rebuildRollups, revokeApiKey, setSiteTimeZone, type ApiKey, type Knex } from '@sitestream/db';
+import { parseCalendarDate } from '@sitestream/shared';
 import { parseExpiry } from './expiry';
-import { rebuildRollups } from './rebuild-rollups';
-import { listSites, setSiteTimeZone } from './site-time-zones';
 
 export interface AdminIo {
   /** Runs a command with a database connection, closed afterwards. */

@@ -1,5 +1,5 @@
-import { createDb, createLogger, ensureDatabase, loadConfig } from '@sitestream/shared';
-import { migrateLatest } from './migrate';
+import { createDb, ensureDatabase, migrateLatest } from '@sitestream/db';
+import { createLogger, loadConfig } from '@sitestream/shared';
 
 /** `npm run migrate`: creates the database if missing and applies pending migrations. */
 async function main(): Promise<void> {

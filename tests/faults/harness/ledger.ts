@@ -1,6 +1,6 @@
 import { appendFileSync, mkdirSync } from 'node:fs';
 import { dirname, resolve } from 'node:path';
-import type { Knex } from '@sitestream/shared';
+import type { Knex } from '@sitestream/db';
 
 /**
  * The client-side record of what ingest promised: every event_id answered 202 is `accepted`; events that

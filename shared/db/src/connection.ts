@@ -1,7 +1,6 @@
 import knex, { type Knex } from 'knex';
 import pg from 'pg';
-import type { Config } from './config';
-import type { Logger } from './logger';
+import type { Config, Logger } from '@sitestream/shared';
 
 export type { Knex } from 'knex';
 
@@ -61,27 +60,4 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
   } finally {
     await client.end();
   }
-}
-
-/**
- * Errors worth retrying: the connection or the server went away, the server is starting or shutting down,
- * a serialization failure or deadlock, resources exhausted, or the pool could not hand out a connection.
- */
-export function isTransientDbError(err: unknown): boolean {
-  const e = err as { code?: unknown; message?: unknown; name?: unknown };
-  const code = typeof e.code === 'string' ? e.code : '';
-  // 57014: statement_timeout hit while waiting for a lock another (frozen) session holds; 55P03: lock not available.
-  if (/^(08|53|57P)/.test(code) || ['40001', '40P01', '57014', '55P03'].includes(code)) return true;
-  if (['ECONNREFUSED', 'ECONNRESET', 'ETIMEDOUT', 'EPIPE', 'ENOTFOUND', 'EAI_AGAIN'].includes(code)) return true;
-  const message = typeof e.message === 'string' ? e.message : '';
-  return (
-    e.name === 'KnexTimeoutError' ||
-    /Connection terminated|connection is closed|Client has encountered a connection error|terminating connection/i.test(message)
-  );
-}
-
-/** SQLSTATE classes that mean "this row can never be stored" as opposed to "try again later". */
-export function isDataError(err: unknown): boolean {
-  const code = (err as { code?: unknown }).code;
-  return typeof code === 'string' && (code.startsWith('22') || (code.startsWith('23') && code !== '23505'));
 }

@@ -1,5 +1,6 @@
-import { lockSite, recomputeRollups } from '@sitestream/consumer';
-import type { Knex } from '@sitestream/shared';
+import type { Knex } from './connection';
+import { recomputeRollups, ROLLUP_TABLES } from './rollups';
+import { lockSite } from './site-lock';
 
 export interface RebuildOptions {
   /** One site; absent: every site with raw events, a sites row or rollups. */
@@ -25,7 +26,7 @@ const DAY_MS = 86_400_000;
 
 /**
  * Recomputes rollups from the raw table. Idempotent (each range is deleted and recomputed), and safe while the
- * consumer writes: every transaction holds the site's row FOR UPDATE (see consumer/src/rollups.ts).
+ * consumer writes: every transaction holds the site's row FOR UPDATE (see site-lock.ts).
  */
 export async function rebuildRollups(db: Knex, options: RebuildOptions = {}): Promise<RebuildSummary> {
   if ((options.from === undefined) !== (options.to === undefined)) throw new Error('give both --from and --to, or neither');
@@ -114,7 +115,7 @@ async function rangeSpan(db: Knex, siteId: string, from: string, to: string): Pr
 
 /** Days outside the site's events (a previous zone, deleted raw rows) must not keep stale rollups. */
 async function deleteOutside(trx: Knex.Transaction, siteId: string, span: { from: string; to: string }): Promise<void> {
-  for (const table of ['daily_event_counts', 'daily_path_views', 'daily_users', 'daily_user_counts']) {
+  for (const table of ROLLUP_TABLES) {
     await trx.raw(`DELETE FROM analytics.${table} WHERE site_id = ? AND (day < ?::date OR day > ?::date)`, [siteId, span.from, span.to]);
   }
 }

@@ -1,6 +1,6 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
-import type { Knex } from '@sitestream/shared';
-import { prepared } from './named-sql';
+import type { Knex } from './connection';
+import { prepared } from './reporting-session';
 
 /**
  * API keys: `ss_live_` + 32 base64url characters (192 random bits). The first 8 of those, with the marker, form

@@ -1,5 +1,6 @@
-import { lockSite, recomputeRollups } from '@sitestream/consumer';
-import type { Knex } from '@sitestream/shared';
+import type { Knex } from './connection';
+import { recomputeRollups } from './rollups';
+import { lockSite } from './site-lock';
 
 /** The zone's canonical IANA name as PostgreSQL's tz database spells it, or undefined when it has none. */
 export async function canonicalTimeZone(db: Knex, zone: string): Promise<string | undefined> {

@@ -1,4 +1,4 @@
-import { isDataError, type Knex } from '@sitestream/shared';
+import type { Knex } from './connection';
 
 /**
  * Rollups: what reporting reads instead of the raw table. Per site and calendar day *in the site's time zone*:
@@ -8,14 +8,11 @@ import { isDataError, type Knex } from '@sitestream/shared';
  * - the consumer, in the transaction that inserts the raw rows, for exactly the rows it inserted
  *   (applyRollups; duplicates are never inserted, so they are never counted);
  * - the rebuild (recomputeRollups), which deletes a site's days and recomputes them from the raw table.
- *
- * Locking protocol, so a rebuild or a time zone change can run while the consumer writes: the consumer takes
- * FOR KEY SHARE on the `sites` row of every site in its batch before it touches that site's rollups, and reads
- * the zone under that lock; a rebuild or zone change holds FOR UPDATE on the site's row (lockSite) for its whole
- * transaction. So a consumer transaction either commits before the rebuild reads the raw table (and the rebuild
- * sees its rows), or waits and adds its increments after the rebuild committed (and the rebuild did not see its
- * uncommitted rows). Consumers lock sites in site_id order and upsert rows in key order: no deadlocks.
+ * Both follow the locking protocol in site-lock.ts.
  */
+
+/** Every rollup table: what a recompute clears and refills. A new rollup table goes here and into ROLLUP_UPSERTS. */
+export const ROLLUP_TABLES = ['daily_event_counts', 'daily_path_views', 'daily_users', 'daily_user_counts'] as const;
 
 /**
  * Upserts the rows of a CTE named `ev` (site_id, day, event_type, path, user_id) into the rollups.
@@ -44,10 +41,6 @@ user_counts AS (
   SELECT site_id, day, count(*) FROM new_users GROUP BY 1, 2 ORDER BY 1, 2
   ON CONFLICT (site_id, day) DO UPDATE SET users = r.users + excluded.users
 )`;
-
-// The bench turns rollups off per database (ALTER DATABASE … SET sitestream.rollups = 'off') to measure their
-// cost; nothing else should. Watermarks are kept either way.
-const ROLLUPS_ON = `current_setting('sitestream.rollups', true) IS DISTINCT FROM 'off'`;
 
 /**
  * What the writer's INSERT returns for each row it inserted: exactly the stored values the rollups need.
@@ -79,7 +72,6 @@ zones AS (
 ev AS MATERIALIZED (
   SELECT b.site_id, (b.ts AT TIME ZONE z.time_zone)::date AS day, b.event_type, b.path, b.user_id
   FROM batch b JOIN zones z USING (site_id)
-  WHERE ${ROLLUPS_ON}
 ),
 ${ROLLUP_UPSERTS},
 watermarks AS (
@@ -88,53 +80,32 @@ watermarks AS (
   ON CONFLICT (kafka_partition) DO UPDATE
     SET max_received_at = greatest(w.max_received_at, excluded.max_received_at), updated_at = now()
 )
-SELECT (SELECT count(*) FROM ev) AS rolled_up, ${ROLLUPS_ON} AS enabled`;
+SELECT (SELECT count(*) FROM ev) AS rolled_up`;
 
 /**
  * Adds the rows the calling transaction just inserted (as its INSERT … RETURNING ROLLUP_RETURNING gave them)
- * to the rollups, in that transaction. A failure here must never look like bad event data (the writer
- * dead-letters rows on SQLSTATE 22/23), so such errors are re-thrown without their code: the batch is retried
- * rather than its events dropped.
+ * to the rollups, in that transaction. Its errors are the batch's: the writer calls it outside the savepoints
+ * that isolate bad rows, so no error here can be taken for bad event data (see db-errors.ts).
  */
 export async function applyRollups(trx: Knex.Transaction, inserted: InsertedEvent[]): Promise<void> {
   if (inserted.length === 0) return;
   const sites = [...new Set(inserted.map((e) => e.site_id))].sort();
-  try {
-    // A site seen for the first time gets its row (zone UTC) in its own statement, so the next statement's
-    // snapshot sees it, including a row another transaction inserted meanwhile.
-    await trx.raw('INSERT INTO analytics.sites (site_id) SELECT unnest(?::text[]) ON CONFLICT DO NOTHING', [sites]);
-    const column = <K extends keyof InsertedEvent>(key: K) => inserted.map((e) => e[key]);
-    const result = await trx.raw<{ rows: { rolled_up: number; enabled: boolean }[] }>(LIVE_ROLLUP, [
-      column('site_id'),
-      column('event_type'),
-      column('path'),
-      column('user_id'),
-      column('ts'),
-      column('kafka_partition'),
-      column('received_at'),
-      sites,
-    ]);
-    const row = result.rows[0]!;
-    if (row.enabled && Number(row.rolled_up) !== inserted.length) {
-      throw new Error(`rollups covered ${row.rolled_up} of ${inserted.length} inserted events`);
-    }
-  } catch (err) {
-    if (isDataError(err)) throw new Error(`rollup update failed: ${(err as Error).message}`);
-    throw err;
-  }
-}
-
-/**
- * Takes the site's row FOR UPDATE (creating it, zone UTC, if missing) and returns its zone. Held until the
- * transaction ends, it keeps the consumer away from the site's rollups: see the protocol above.
- */
-export async function lockSite(trx: Knex.Transaction, siteId: string): Promise<string> {
-  await trx.raw('INSERT INTO analytics.sites (site_id) VALUES (?) ON CONFLICT DO NOTHING', [siteId]);
-  const locked = await trx.raw<{ rows: { time_zone: string }[] }>(
-    'SELECT time_zone FROM analytics.sites WHERE site_id = ? FOR UPDATE',
-    [siteId],
-  );
-  return locked.rows[0]!.time_zone;
+  // A site seen for the first time gets its row (zone UTC) in its own statement, so the next statement's
+  // snapshot sees it, including a row another transaction inserted meanwhile.
+  await trx.raw('INSERT INTO analytics.sites (site_id) SELECT unnest(?::text[]) ON CONFLICT DO NOTHING', [sites]);
+  const column = <K extends keyof InsertedEvent>(key: K) => inserted.map((e) => e[key]);
+  const result = await trx.raw<{ rows: { rolled_up: number }[] }>(LIVE_ROLLUP, [
+    column('site_id'),
+    column('event_type'),
+    column('path'),
+    column('user_id'),
+    column('ts'),
+    column('kafka_partition'),
+    column('received_at'),
+    sites,
+  ]);
+  const rolledUp = Number(result.rows[0]!.rolled_up);
+  if (rolledUp !== inserted.length) throw new Error(`rollups covered ${rolledUp} of ${inserted.length} inserted events`);
 }
 
 export interface RecomputeScope {
@@ -146,11 +117,9 @@ export interface RecomputeScope {
   to?: string;
 }
 
-const ROLLUP_TABLES = ['daily_event_counts', 'daily_path_views', 'daily_users', 'daily_user_counts'] as const;
-
 /**
  * Replaces a site's rollups for a range of local days with values recomputed from the raw table. The caller's
- * transaction must hold lockSite for the site. Returns the number of raw events the range holds.
+ * transaction must hold lockSite (site-lock.ts) for the site. Returns the number of raw events the range holds.
  */
 export async function recomputeRollups(trx: Knex.Transaction, scope: RecomputeScope): Promise<number> {
   const days = scope.from !== undefined && scope.to !== undefined ? [scope.from, scope.to] : undefined;

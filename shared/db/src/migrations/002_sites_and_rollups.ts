@@ -1,9 +1,10 @@
 import type { Knex } from 'knex';
+import { ROLLUP_TABLES } from '../rollups';
 
 /**
  * Sites with their time zone, and the rollups reporting reads instead of the raw table. A rollup day is the
  * calendar day in the site's zone; the consumer maintains the rollups in the same transaction as the raw rows
- * (consumer/src/rollups.ts), and `npm run admin -- rollups rebuild` recomputes them from the raw table.
+ * (rollups.ts), and `npm run admin -- rollups rebuild` recomputes them from the raw table.
  */
 export async function up(knex: Knex): Promise<void> {
   // A CHECK needs an immutable function. A zone name is resolved against the server's tz database, which only
@@ -94,7 +95,7 @@ export async function up(knex: Knex): Promise<void> {
 }
 
 export async function down(knex: Knex): Promise<void> {
-  for (const table of ['partition_watermarks', 'daily_user_counts', 'daily_users', 'daily_path_views', 'daily_event_counts', 'sites']) {
+  for (const table of ['partition_watermarks', ...ROLLUP_TABLES, 'sites']) {
     await knex.raw(`DROP TABLE IF EXISTS analytics.${table}`);
   }
   await knex.raw('DROP FUNCTION IF EXISTS analytics.is_time_zone(TEXT)');

@@ -1,4 +1,4 @@
-import type { Knex } from '@sitestream/shared';
+import type { Knex } from './connection';
 
 /**
  * The positions PostgreSQL holds for a consumer group: where each partition's next unwritten record is.

@@ -1,4 +1,9 @@
-import type { Knex } from '@sitestream/shared';
+import type { Knex } from './connection';
+
+/*
+ * Reporting's connections: statements with named parameters, run as named prepared statements on sessions tuned
+ * for short analytical reads (work_mem, no JIT). Writers use the pool's default sessions.
+ */
 
 /**
  * Turns `:name` placeholders into PostgreSQL's `$n` parameters (one per name, however often it is used).

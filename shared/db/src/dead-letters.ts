@@ -1,0 +1,53 @@
+import type { Knex } from './connection';
+
+/**
+ * Dead letters: records that can never be stored, kept with why. `analytics.dead_letters` is the truth and the
+ * outbox of the dead-letter topic: every dead letter, whether the decoder found it before the transaction or
+ * PostgreSQL refused it inside, is written here in the transaction that moves the partition past it, and only
+ * then published from here (relayDeadLetters). A failed publish leaves the row unpublished for the next try, so
+ * no dead letter can reach the table and miss the topic.
+ */
+export interface NewDeadLetter {
+  offset: number;
+  reason: string;
+  error: string;
+  payload: Buffer | null;
+}
+
+export interface StoredDeadLetter extends NewDeadLetter {
+  id: number;
+  topic: string;
+  partition: number;
+}
+
+export async function insertDeadLetters(trx: Knex.Transaction, topic: string, partition: number, dead: NewDeadLetter[]): Promise<void> {
+  if (dead.length === 0) return;
+  await trx.raw(
+    `INSERT INTO analytics.dead_letters (topic, "partition", "offset", reason, error, payload)
+     SELECT ?, ?, o, r, e, decode(p, 'hex') FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[]) AS x(o, r, e, p)
+     ON CONFLICT (topic, "partition", "offset") DO NOTHING`,
+    [topic, partition, dead.map((d) => d.offset), dead.map((d) => d.reason), dead.map((d) => d.error), dead.map((d) => d.payload?.toString('hex') ?? '')],
+  );
+}
+
+/**
+ * Hands up to `limit` unpublished dead letters, oldest first, to `publish`, and marks them published when it
+ * resolves — all in one transaction whose row locks (SKIP LOCKED) keep two relays from publishing the same rows
+ * at once. If `publish` throws, nothing is marked and the rows wait for the next call. A crash after a publish
+ * and before the commit publishes them again: the topic gets each dead letter at least once, under a key that
+ * names its position. Returns how many were published.
+ */
+export async function relayDeadLetters(db: Knex, limit: number, publish: (rows: StoredDeadLetter[]) => Promise<void>): Promise<number> {
+  return db.transaction(async (trx) => {
+    const claimed = await trx.raw<{ rows: { id: number; topic: string; partition: number; offset: number; reason: string; error: string; payload: Buffer | null }[] }>(
+      `SELECT id, topic, "partition" AS partition, "offset" AS offset, reason, error, payload
+       FROM analytics.dead_letters WHERE published_at IS NULL ORDER BY id LIMIT ? FOR UPDATE SKIP LOCKED`,
+      [limit],
+    );
+    const rows = claimed.rows.map((r) => ({ ...r, id: Number(r.id), offset: Number(r.offset), payload: r.payload && r.payload.length > 0 ? r.payload : null }));
+    if (rows.length === 0) return 0;
+    await publish(rows);
+    await trx.raw('UPDATE analytics.dead_letters SET published_at = now() WHERE id = ANY(?::bigint[])', [rows.map((r) => r.id)]);
+    return rows.length;
+  });
+}

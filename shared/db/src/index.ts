@@ -1,0 +1,11 @@
+export { createDb, ensureDatabase, type Knex } from './connection';
+export { classifyDbError, describeDbError, isTransientDbError, type DbErrorClass } from './db-errors';
+export { migrateLatest, migrateRollbackAll } from './migrate';
+export { applyRollups, recomputeRollups, ROLLUP_RETURNING, ROLLUP_TABLES, type InsertedEvent, type RecomputeScope } from './rollups';
+export { lockSite, SITE_LOCK_TIMEOUT } from './site-lock';
+export { rebuildRollups, type RebuildOptions, type RebuildSummary } from './rebuild-rollups';
+export { canonicalTimeZone, listSites, setSiteTimeZone, type ZoneChange } from './site-time-zones';
+export { readPositions } from './partition-positions';
+export { insertDeadLetters, relayDeadLetters, type NewDeadLetter, type StoredDeadLetter } from './dead-letters';
+export { checkApiKey, createApiKey, keyCovers, KEY_MARKER, listApiKeys, revokeApiKey, revokeApiKeysNamed, type ApiKey, type KeyCheck, type NewKeyOptions } from './api-keys';
+export { namedSql, prepared } from './reporting-session';

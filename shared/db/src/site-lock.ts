@@ -1,0 +1,35 @@
+import type { Knex } from './connection';
+
+/**
+ * The locking protocol that lets a rollup rebuild, a time zone change (and whatever later recomputes a site's
+ * aggregates) run while the consumer writes:
+ * - the consumer takes FOR KEY SHARE on the `sites` row of every site in its batch, in site_id order, before it
+ *   touches that site's rollups, and reads the site's zone under that lock (rollups.ts, LIVE_ROLLUP);
+ * - a recompute holds FOR UPDATE on the site's row (lockSite) for its whole transaction.
+ * So a consumer transaction either commits before the recompute reads the raw table (which then sees its rows),
+ * or waits and adds its increments after the recompute committed (which did not see its uncommitted rows).
+ * Consumers lock sites in site_id order and upsert rollup rows in key order: no deadlocks.
+ */
+
+/**
+ * How long a recompute waits for the site's row. A consumer transaction holds it for milliseconds; waiting longer
+ * means something holds it for long (another rebuild), and a queued FOR UPDATE would make every consumer
+ * transaction of the site queue behind it: better to fail and say so.
+ */
+export const SITE_LOCK_TIMEOUT = '10s';
+
+/**
+ * Takes the site's row FOR UPDATE (creating it, zone UTC, if missing) and returns its zone. Held until the
+ * transaction ends, it keeps the consumer away from the site's rollups.
+ */
+export async function lockSite(trx: Knex.Transaction, siteId: string): Promise<string> {
+  await trx.raw(`SET LOCAL lock_timeout = '${SITE_LOCK_TIMEOUT}'`);
+  await trx.raw('INSERT INTO analytics.sites (site_id) VALUES (?) ON CONFLICT DO NOTHING', [siteId]);
+  const locked = await trx.raw<{ rows: { time_zone: string }[] }>(
+    'SELECT time_zone FROM analytics.sites WHERE site_id = ? FOR UPDATE',
+    [siteId],
+  );
+  // The lock is held; what follows (the recompute) may wait on nothing else for long.
+  await trx.raw('SET LOCAL lock_timeout = 0');
+  return locked.rows[0]!.time_zone;
+}
