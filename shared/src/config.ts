@@ -38,7 +38,7 @@ const spec = {
   CONSUMER_SESSION_TIMEOUT_MS: num({ default: 30000, desc: 'consumer group session timeout' }),
   CONSUMER_PARTITIONS_CONCURRENTLY: num({ default: 2, desc: 'partitions processed in parallel by one consumer' }),
   CONSUMER_LAG_INTERVAL_MS: num({ default: 2000, desc: 'how often the consumer measures its lag per partition (sitestream_consumer_lag_messages)' }),
-  CONSUMER_RETRY_MAX_DELAY_MS: num({ default: 5000, desc: 'longest wait between retries of a batch after a transient database or broker error' }),
+  CONSUMER_RETRY_MAX_DELAY_MS: num({ default: 5000, desc: 'longest wait between retries of a batch after a transient database error; a batch failing with any other non-data error is retried at this pace and the partition reported stuck' }),
   DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: num({ default: 15000, desc: 'idle_in_transaction_session_timeout: frees the partition lock of a frozen (zombie) consumer' }),
   REPORTING_STATEMENT_TIMEOUT_MS: num({ default: 5000, desc: 'statement_timeout of the reporting service\'s queries (a longer date range answers 503 QUERY_TIMEOUT)' }),
   REPORTING_RATE_LIMIT_PER_MINUTE: num({ default: 600, desc: 'requests per minute per API key before reporting answers 429' }),
