@@ -1,4 +1,14 @@
-import { applyRollups, classifyDbError, describeDbError, insertDeadLetters, ROLLUP_RETURNING, type InsertedEvent, type Knex } from '@sitestream/db';
+import {
+  applyRollups,
+  classifyDbError,
+  describeDbError,
+  findErased,
+  insertDeadLetters,
+  lockSitesForWrite,
+  ROLLUP_RETURNING,
+  type InsertedEvent,
+  type Knex,
+} from '@sitestream/db';
 import type { DecodedRecord, Poison } from './record-decoder';
 
 export interface BatchInput {
@@ -14,6 +24,8 @@ export interface WriteResult {
   inserted: number;
   /** Events already stored under the same (site_id, event_id). */
   duplicates: number;
+  /** Events a tombstone forbids storing: an erased visitor's, or a deleted site's (see @sitestream/db erasures). */
+  erased: number;
   /** Records below the stored position: replays of work already committed. */
   skipped: number;
   deadLettered: { offset: number; raw: Buffer | null; poison: Poison }[];
@@ -39,7 +51,7 @@ export class FencedError extends Error {
 export async function writeBatch(db: Knex, input: BatchInput): Promise<WriteResult> {
   const { group, topic, partition, records } = input;
   const first = records[0];
-  const empty: WriteResult = { inserted: 0, duplicates: 0, skipped: records.length, deadLettered: [], gap: 0, nextOffset: undefined };
+  const empty: WriteResult = { inserted: 0, duplicates: 0, erased: 0, skipped: records.length, deadLettered: [], gap: 0, nextOffset: undefined };
   if (!first) return empty;
 
   // The callback form: knex's manual commit() resolves even when COMMIT fails (knex #6141).
@@ -64,7 +76,8 @@ export async function writeBatch(db: Knex, input: BatchInput): Promise<WriteResu
       if (r.event) events.push(r);
       else deadLettered.push({ offset: r.offset, raw: r.raw, poison: r.poison! });
     }
-    const { inserted, rejected } = await insertIsolatingBadRows(trx, events, partition);
+    const kept = await dropErased(trx, events);
+    const { inserted, rejected } = await insertIsolatingBadRows(trx, kept, partition);
     // Rollups move in this same transaction, counting only the rows inserted just now; outside the savepoints
     // that isolate bad rows, so a rollup failure fails the batch instead of dead-lettering its events.
     await applyRollups(trx, inserted);
@@ -87,13 +100,28 @@ export async function writeBatch(db: Knex, input: BatchInput): Promise<WriteResu
 
     return {
       inserted: inserted.length,
-      duplicates: events.length - inserted.length - rejected.length,
+      duplicates: kept.length - inserted.length - rejected.length,
+      erased: events.length - kept.length,
       skipped: records.length - fresh.length,
       deadLettered,
       gap: fresh[0]!.offset - position,
       nextOffset,
     };
   });
+}
+
+/**
+ * Takes the batch's sites in the lock protocol's shared mode (before any raw row is written, so an erasure cannot
+ * slip between this check and the commit) and leaves out the events a tombstone forbids storing.
+ */
+async function dropErased(trx: Knex.Transaction, events: DecodedRecord[]): Promise<DecodedRecord[]> {
+  const tombstoned = await lockSitesForWrite(trx, events.map((r) => r.event!.site_id));
+  if (tombstoned.size === 0) return events;
+  const candidates = events.filter((r) => tombstoned.has(r.event!.site_id));
+  const erased = await findErased(trx, candidates.map((r) => r.event!));
+  if (erased.size === 0) return events;
+  const drop = new Set(candidates.filter((_, i) => erased.has(i)));
+  return events.filter((r) => !drop.has(r));
 }
 
 /**

@@ -15,6 +15,7 @@ import {
 } from '@sitestream/shared';
 import { createConsumerApp } from './app';
 import { DeadLetterRelay } from './dead-letter-relay';
+import { RetentionJob } from './retention-job';
 import { LagMonitor } from './lag-monitor';
 import { WriterConsumer } from './writer-consumer';
 
@@ -44,6 +45,13 @@ export async function startConsumerService(config: Config, logger: Logger): Prom
   );
   lifecycle.add(relay);
   relay.start();
+
+  const retention = new RetentionJob(
+    { db, logger: logger.child({ component: 'retention' }), registry },
+    { defaultDays: config.RETENTION_DAYS, intervalMs: config.RETENTION_INTERVAL_MS },
+  );
+  lifecycle.add(retention);
+  retention.start();
 
   const writer = new WriterConsumer(
     {

@@ -55,6 +55,7 @@ export class WriterConsumer implements Component {
       batches: new Counter({ name: 'sitestream_consumer_batches_total', help: 'Batches processed, by outcome', labelNames: ['outcome'] as const, registers }),
       written: new Counter({ name: 'sitestream_consumer_events_written_total', help: 'Events inserted into PostgreSQL', registers }),
       duplicates: new Counter({ name: 'sitestream_consumer_duplicates_skipped_total', help: 'Events not inserted because their (site_id, event_id) was already stored', registers }),
+      erased: new Counter({ name: 'sitestream_consumer_erased_events_dropped_total', help: 'Events not stored because a tombstone forbids it (an erased visitor, a deleted site)', registers }),
       replayed: new Counter({ name: 'sitestream_consumer_replayed_records_total', help: 'Records skipped because they were below the stored position', registers }),
       dead: new Counter({ name: 'sitestream_consumer_dead_lettered_total', help: 'Records dead-lettered, by reason', labelNames: ['reason'] as const, registers }),
       gaps: new Counter({ name: 'sitestream_consumer_offset_gap_records_total', help: 'Offsets missing between the stored position and the next record read', registers }),
@@ -209,6 +210,7 @@ export class WriterConsumer implements Component {
     this.metrics.batches.inc({ outcome: 'ok' });
     this.metrics.written.inc(result.inserted);
     this.metrics.duplicates.inc(result.duplicates);
+    this.metrics.erased.inc(result.erased);
     this.metrics.replayed.inc(result.skipped);
     for (const d of result.deadLettered) this.metrics.dead.inc({ reason: d.poison.reason });
     if (result.gap > 0) {
@@ -232,6 +234,7 @@ export class WriterConsumer implements Component {
         records: records.length,
         inserted: result.inserted,
         duplicates: result.duplicates,
+        erased: result.erased,
         skipped: result.skipped,
         dead: result.deadLettered.length,
         ms: Math.round(transactionMs),

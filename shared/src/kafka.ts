@@ -60,6 +60,7 @@ export interface TopicSpec {
   topic: string;
   numPartitions: number;
   replicationFactor: number;
+  configEntries?: { name: string; value: string }[];
 }
 
 /** Creates the topics if missing; an existing topic is left as it is. */
@@ -71,7 +72,7 @@ export async function ensureTopics(admin: Admin, topics: TopicSpec[], minInsyncR
     waitForLeaders: true,
     topics: missing.map((t) => ({
       ...t,
-      configEntries: minInsyncReplicas ? [{ name: 'min.insync.replicas', value: String(minInsyncReplicas) }] : [],
+      configEntries: [...(t.configEntries ?? []), ...(minInsyncReplicas ? [{ name: 'min.insync.replicas', value: String(minInsyncReplicas) }] : [])],
     })),
   });
 }
@@ -79,7 +80,13 @@ export async function ensureTopics(admin: Admin, topics: TopicSpec[], minInsyncR
 /** The topics every deployment needs, derived from config. */
 export function pipelineTopics(config: Config): TopicSpec[] {
   return [
-    { topic: config.KAFKA_TOPIC, numPartitions: config.KAFKA_TOPIC_PARTITIONS, replicationFactor: config.KAFKA_REPLICATION_FACTOR },
+    {
+      topic: config.KAFKA_TOPIC,
+      numPartitions: config.KAFKA_TOPIC_PARTITIONS,
+      replicationFactor: config.KAFKA_REPLICATION_FACTOR,
+      // How long raw events stay replayable: what an erasure has to outlast on the topic (README, Data lifecycle).
+      configEntries: [{ name: 'retention.ms', value: String(config.KAFKA_TOPIC_RETENTION_MS) }],
+    },
     { topic: config.KAFKA_DLQ_TOPIC, numPartitions: 1, replicationFactor: config.KAFKA_REPLICATION_FACTOR },
   ];
 }

@@ -24,6 +24,7 @@ async function main(): Promise<void> {
         await db.destroy();
       }
     },
+    retentionDefaultDays: loadConfig().RETENTION_DAYS,
     out: (line) => process.stdout.write(`${line}\n`),
     err: (line) => process.stderr.write(`${line}\n`),
   });

@@ -2,10 +2,13 @@ import { Command, InvalidArgumentError, Option } from 'commander';
 import { createApiKey, listApiKeys, listSites, rebuildRollups, revokeApiKey, setSiteTimeZone, type ApiKey, type Knex } from '@sitestream/db';
 import { parseCalendarDate } from '@sitestream/shared';
 import { parseExpiry } from './expiry';
+import { addLifecycleCommands } from './lifecycle-commands';
 
 export interface AdminIo {
   /** Runs a command with a database connection, closed afterwards. */
   withDb<T>(run: (db: Knex) => Promise<T>): Promise<T>;
+  /** RETENTION_DAYS, for `retention run`. */
+  retentionDefaultDays: number;
   out(line: string): void;
   err(line: string): void;
 }
@@ -21,10 +24,10 @@ const expiry = (value: string): Date => {
 };
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
-/** `npm run admin -- <command>`: API keys, site time zones, rollups. Every command has --help. */
+/** `npm run admin -- <command>`: API keys, sites (zones, retention, deletion), visitors, rollups. Every command has --help. */
 export function buildAdminProgram(io: AdminIo): Command {
   const program = new Command('admin')
-    .description('Sitestream administration: API keys, site time zones, rollups (uses DATABASE_URL)')
+    .description('Sitestream administration: API keys, sites, visitors, retention, rollups (uses DATABASE_URL)')
     .showHelpAfterError('(add --help for usage)')
     .configureOutput({ writeOut: (s) => io.out(s.trimEnd()), writeErr: (s) => io.err(s.trimEnd()) });
 
@@ -86,10 +89,14 @@ export function buildAdminProgram(io: AdminIo): Command {
     });
   sites
     .command('list')
-    .description('list sites with their time zones')
+    .description('list sites: time zone, retention, oldest raw event')
     .action(async () => {
-      for (const s of await io.withDb((db) => listSites(db))) io.out(`${s.site_id}  ${s.time_zone}`);
+      for (const s of await io.withDb((db) => listSites(db))) {
+        const retention = s.retention_days === null ? 'retention default' : `retention ${s.retention_days} days${s.keep_aggregates ? ' (aggregates kept)' : ''}`;
+        io.out(`${s.site_id}  ${s.time_zone}  ${retention}  oldest event ${s.oldest_event ?? 'none'}`);
+      }
     });
+  addLifecycleCommands(program, sites, io);
 
   const rollups = program.command('rollups').description('the per-day aggregates reporting reads');
   rollups

@@ -1,5 +1,5 @@
 import type { Knex } from './connection';
-import { recomputeRollups, ROLLUP_TABLES } from './rollups';
+import { recomputeRollups, RETAINED_FROM, ROLLUP_TABLES } from './rollups';
 import { lockSite } from './site-lock';
 
 export interface RebuildOptions {
@@ -113,10 +113,17 @@ async function rangeSpan(db: Knex, siteId: string, from: string, to: string): Pr
   return { from, to, events: Number(result.rows[0]?.events ?? 0) };
 }
 
-/** Days outside the site's events (a previous zone, deleted raw rows) must not keep stale rollups. */
+/**
+ * Days outside the site's events (a previous zone, deleted raw rows) must not keep stale rollups; days before the
+ * retention horizon keep what retention left of them (nothing, or the aggregates a site keeps).
+ */
 async function deleteOutside(trx: Knex.Transaction, siteId: string, span: { from: string; to: string }): Promise<void> {
   for (const table of ROLLUP_TABLES) {
-    await trx.raw(`DELETE FROM analytics.${table} WHERE site_id = ? AND (day < ?::date OR day > ?::date)`, [siteId, span.from, span.to]);
+    await trx.raw(
+      `DELETE FROM analytics.${table} WHERE site_id = ? AND (day < ?::date OR day > ?::date)
+         AND day >= ${RETAINED_FROM}`,
+      [siteId, span.from, span.to, siteId],
+    );
   }
 }
 

@@ -14,6 +14,9 @@ import type { Knex } from './connection';
 /** Every rollup table: what a recompute clears and refills. A new rollup table goes here and into ROLLUP_UPSERTS. */
 export const ROLLUP_TABLES = ['daily_event_counts', 'daily_path_views', 'daily_users', 'daily_user_counts'] as const;
 
+/** The rollup tables that hold user ids: retention removes their rows with the raw rows, whatever a site keeps. */
+export const PER_USER_ROLLUP_TABLES: readonly (typeof ROLLUP_TABLES)[number][] = ['daily_users'];
+
 /**
  * Upserts the rows of a CTE named `ev` (site_id, day, event_type, path, user_id) into the rollups.
  * Inputs are grouped (one proposed row per key) and sorted (the same lock order in every transaction).
@@ -85,14 +88,13 @@ SELECT (SELECT count(*) FROM ev) AS rolled_up`;
 /**
  * Adds the rows the calling transaction just inserted (as its INSERT … RETURNING ROLLUP_RETURNING gave them)
  * to the rollups, in that transaction. Its errors are the batch's: the writer calls it outside the savepoints
- * that isolate bad rows, so no error here can be taken for bad event data (see db-errors.ts).
+ * that isolate bad rows, so no error here can be taken for bad event data (see db-errors.ts). The caller holds
+ * lockSitesForWrite for the rows' sites.
  */
 export async function applyRollups(trx: Knex.Transaction, inserted: InsertedEvent[]): Promise<void> {
   if (inserted.length === 0) return;
+  // The sites' rows exist and are locked already (lockSitesForWrite, first in the writer's transaction).
   const sites = [...new Set(inserted.map((e) => e.site_id))].sort();
-  // A site seen for the first time gets its row (zone UTC) in its own statement, so the next statement's
-  // snapshot sees it, including a row another transaction inserted meanwhile.
-  await trx.raw('INSERT INTO analytics.sites (site_id) SELECT unnest(?::text[]) ON CONFLICT DO NOTHING', [sites]);
   const column = <K extends keyof InsertedEvent>(key: K) => inserted.map((e) => e[key]);
   const result = await trx.raw<{ rows: { rolled_up: number }[] }>(LIVE_ROLLUP, [
     column('site_id'),
@@ -107,6 +109,12 @@ export async function applyRollups(trx: Knex.Transaction, inserted: InsertedEven
   const rolledUp = Number(result.rows[0]!.rolled_up);
   if (rolledUp !== inserted.length) throw new Error(`rollups covered ${rolledUp} of ${inserted.length} inserted events`);
 }
+
+/**
+ * The first day a site still has raw rows for (bind the site id): days before it were removed by retention, and a
+ * recompute leaves whatever aggregates they kept as they are.
+ */
+export const RETAINED_FROM = `(SELECT coalesce(retained_from, '-infinity'::date) FROM analytics.sites WHERE site_id = ?)`;
 
 export interface RecomputeScope {
   siteId: string;
@@ -124,8 +132,8 @@ export interface RecomputeScope {
 export async function recomputeRollups(trx: Knex.Transaction, scope: RecomputeScope): Promise<number> {
   const days = scope.from !== undefined && scope.to !== undefined ? [scope.from, scope.to] : undefined;
   const ranged = days !== undefined;
-  const dayFilter = ranged ? ' AND day BETWEEN ?::date AND ?::date' : '';
-  const dayBindings = days ?? [];
+  const dayFilter = ` AND day >= ${RETAINED_FROM}${ranged ? ' AND day BETWEEN ?::date AND ?::date' : ''}`;
+  const dayBindings = [scope.siteId, ...(days ?? [])];
   for (const table of ROLLUP_TABLES) {
     await trx.raw(`DELETE FROM analytics.${table} WHERE site_id = ?${dayFilter}`, [scope.siteId, ...dayBindings]);
   }
@@ -142,7 +150,7 @@ export async function recomputeRollups(trx: Knex.Transaction, scope: RecomputeSc
      ),
      ${ROLLUP_UPSERTS}
      SELECT count(*) AS events FROM ev`,
-    [scope.timeZone, scope.siteId, ...dayBindings, ...dayBindings],
+    [scope.timeZone, scope.siteId, ...(days ?? []), ...dayBindings],
   );
   return Number(result.rows[0]?.events ?? 0);
 }

@@ -12,6 +12,25 @@ import type { Knex } from './connection';
  */
 
 /**
+ * The consumer's side of the protocol, first thing in its transaction (before it inserts raw rows, so an erasure
+ * or a site deletion cannot slip between its tombstone check and its commit): creates the rows of sites seen for
+ * the first time (zone UTC), then takes FOR KEY SHARE on every site of the batch in site_id order. Returns the
+ * sites that have tombstones (erasures.ts), whose events must be checked before they are inserted.
+ */
+export async function lockSitesForWrite(trx: Knex.Transaction, siteIds: string[]): Promise<Set<string>> {
+  const sites = [...new Set(siteIds)].sort();
+  if (sites.length === 0) return new Set();
+  // Its own statement, so the next one's snapshot sees the rows, including one another transaction inserted.
+  await trx.raw('INSERT INTO analytics.sites (site_id) SELECT unnest(?::text[]) ON CONFLICT DO NOTHING', [sites]);
+  const locked = await trx.raw<{ rows: { site_id: string; tombstoned: boolean }[] }>(
+    `SELECT s.site_id, EXISTS (SELECT 1 FROM analytics.erasures e WHERE e.site_id = s.site_id) AS tombstoned
+     FROM analytics.sites s WHERE s.site_id = ANY(?::text[]) ORDER BY s.site_id FOR KEY SHARE OF s`,
+    [sites],
+  );
+  return new Set(locked.rows.filter((r) => r.tombstoned).map((r) => r.site_id));
+}
+
+/**
  * How long a recompute waits for the site's row. A consumer transaction holds it for milliseconds; waiting longer
  * means something holds it for long (another rebuild), and a queued FOR UPDATE would make every consumer
  * transaction of the site queue behind it: better to fail and say so.

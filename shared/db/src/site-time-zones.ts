@@ -38,9 +38,29 @@ export async function setSiteTimeZone(db: Knex, siteId: string, zone: string): P
   });
 }
 
-export async function listSites(db: Knex): Promise<{ site_id: string; time_zone: string }[]> {
-  const result = await db.raw<{ rows: { site_id: string; time_zone: string }[] }>(
-    'SELECT site_id, time_zone FROM analytics.sites ORDER BY site_id',
+export interface SiteRow {
+  site_id: string;
+  time_zone: string;
+  retention_days: number | null;
+  keep_aggregates: boolean;
+  /** The oldest raw event's timestamp (ISO 8601), or null without events: how far back the site's data goes. */
+  oldest_event: string | null;
+}
+
+export async function listSites(db: Knex): Promise<SiteRow[]> {
+  const result = await db.raw<{ rows: SiteRow[] }>(
+    `SELECT site_id, time_zone, retention_days, keep_aggregates,
+            to_char((SELECT min("timestamp") FROM analytics.website_events e WHERE e.site_id = s.site_id) AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS"Z"') AS oldest_event
+     FROM analytics.sites s ORDER BY site_id`,
   );
   return result.rows;
+}
+
+/** A site's retention period (null: the deployment's RETENTION_DAYS) and whether its daily counts outlive it. */
+export async function setSiteRetention(db: Knex, siteId: string, days: number | null, keepAggregates: boolean): Promise<void> {
+  await db.raw(
+    `INSERT INTO analytics.sites (site_id, retention_days, keep_aggregates) VALUES (?, ?, ?)
+     ON CONFLICT (site_id) DO UPDATE SET retention_days = excluded.retention_days, keep_aggregates = excluded.keep_aggregates, updated_at = now()`,
+    [siteId, days, keepAggregates],
+  );
 }
