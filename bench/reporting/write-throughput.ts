@@ -20,6 +20,7 @@ function partitionedEvents(count: number): DecodedRecord[][] {
     records.push({
       offset: records.length,
       raw: null,
+      recordTime: ts,
       event: {
         event_id: randomUUID(),
         site_id: site,

@@ -28,7 +28,7 @@ export interface WriteResult {
   erased: number;
   /** Records below the stored position: replays of work already committed. */
   skipped: number;
-  deadLettered: { offset: number; raw: Buffer | null; poison: Poison }[];
+  deadLettered: { offset: number; raw: Buffer | null; recordTime: string; poison: Poison }[];
   /** Offsets missing between the stored position and the first record (0 when contiguous). */
   gap: number;
   /** Position after this batch, or undefined when nothing was new. */
@@ -74,7 +74,7 @@ export async function writeBatch(db: Knex, input: BatchInput): Promise<WriteResu
     const events: DecodedRecord[] = [];
     for (const r of fresh) {
       if (r.event) events.push(r);
-      else deadLettered.push({ offset: r.offset, raw: r.raw, poison: r.poison! });
+      else deadLettered.push({ offset: r.offset, raw: r.raw, recordTime: r.recordTime, poison: r.poison! });
     }
     const kept = await dropErased(trx, events);
     const { inserted, rejected } = await insertIsolatingBadRows(trx, kept, partition);
@@ -82,12 +82,13 @@ export async function writeBatch(db: Knex, input: BatchInput): Promise<WriteResu
     // that isolate bad rows, so a rollup failure fails the batch instead of dead-lettering its events.
     await applyRollups(trx, inserted);
     deadLettered.push(...rejected);
-    // Every dead letter, found by the decoder or refused by PostgreSQL, goes to the table (the topic's outbox).
-    await insertDeadLetters(
+    // Every dead letter, found by the decoder or refused by PostgreSQL, goes to the table (the topic's outbox),
+    // except a deleted site's from before its deletion.
+    const storedDead = await insertDeadLetters(
       trx,
       topic,
       partition,
-      deadLettered.map((d) => ({ offset: d.offset, reason: d.poison.reason, error: d.poison.error, payload: d.raw })),
+      deadLettered.map((d) => ({ offset: d.offset, reason: d.poison.reason, error: d.poison.error, payload: d.raw, recordTime: d.recordTime })),
     );
 
     const nextOffset = fresh[fresh.length - 1]!.offset + 1;
@@ -103,7 +104,7 @@ export async function writeBatch(db: Knex, input: BatchInput): Promise<WriteResu
       duplicates: kept.length - inserted.length - rejected.length,
       erased: events.length - kept.length,
       skipped: records.length - fresh.length,
-      deadLettered,
+      deadLettered: deadLettered.filter((d) => storedDead.has(d.offset)),
       gap: fresh[0]!.offset - position,
       nextOffset,
     };
@@ -119,9 +120,12 @@ async function dropErased(trx: Knex.Transaction, events: DecodedRecord[]): Promi
   if (tombstoned.size === 0) return events;
   const candidates = events.filter((r) => tombstoned.has(r.event!.site_id));
   const erased = await findErased(trx, candidates.map((r) => r.event!));
-  if (erased.size === 0) return events;
   const drop = new Set(candidates.filter((_, i) => erased.has(i)));
-  return events.filter((r) => !drop.has(r));
+  const kept = drop.size === 0 ? events : events.filter((r) => !drop.has(r));
+  // A deleted site whose events arrive again after the deletion starts anew: its row is created now.
+  const revived = candidates.filter((r) => !drop.has(r)).map((r) => r.event!.site_id);
+  if (revived.length > 0) await lockSitesForWrite(trx, revived, true);
+  return kept;
 }
 
 /**
@@ -142,7 +146,7 @@ async function insertIsolatingBadRows(
     if (classifyDbError(err) !== 'bad_data') throw err;
     if (events.length === 1) {
       const e = events[0]!;
-      return { inserted: [], rejected: [{ offset: e.offset, raw: e.raw, poison: { reason: 'database_rejected', error: describeDbError(err) } }] };
+      return { inserted: [], rejected: [{ offset: e.offset, raw: e.raw, recordTime: e.recordTime, poison: { reason: 'database_rejected', error: describeDbError(err) } }] };
     }
     const mid = Math.ceil(events.length / 2);
     const left = await insertIsolatingBadRows(trx, events.slice(0, mid), partition);

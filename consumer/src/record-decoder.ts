@@ -11,6 +11,8 @@ export interface Poison {
 export interface DecodedRecord {
   offset: number;
   raw: Buffer | null;
+  /** When the record was appended to Kafka (ISO 8601): a dead letter's time, for a deleted site's tombstone. */
+  recordTime: string;
   event?: EventMessage;
   poison?: Poison;
 }
@@ -18,8 +20,8 @@ export interface DecodedRecord {
 const decoder = new TextDecoder('utf-8', { fatal: true });
 
 /** Turns a Kafka record into an event, or into a poison record that says why it can never be stored. */
-export function decodeRecord(offset: string, value: Buffer | null): DecodedRecord {
-  const base = { offset: Number(offset), raw: value };
+export function decodeRecord(offset: string, value: Buffer | null, timestampMs?: string): DecodedRecord {
+  const base = { offset: Number(offset), raw: value, recordTime: new Date(timestampMs !== undefined ? Number(timestampMs) : Date.now()).toISOString() };
   if (!value || value.length === 0) return { ...base, poison: { reason: 'empty', error: 'record has no value' } };
   let data: unknown;
   try {

@@ -141,7 +141,7 @@ export class WriterConsumer implements Component {
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
-    const records = batch.messages.map((m) => decodeRecord(m.offset, m.value));
+    const records = batch.messages.map((m) => decodeRecord(m.offset, m.value, m.timestamp));
     this.metrics.batchSize.observe(records.length);
 
     let result: WriteResult;

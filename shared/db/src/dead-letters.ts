@@ -7,27 +7,49 @@ import type { Knex } from './connection';
  * then published from here (relayDeadLetters). A failed publish leaves the row unpublished for the next try, so
  * no dead letter can reach the table and miss the topic.
  */
-export interface NewDeadLetter {
+interface DeadLetter {
   offset: number;
   reason: string;
   error: string;
   payload: Buffer | null;
 }
 
-export interface StoredDeadLetter extends NewDeadLetter {
+export interface NewDeadLetter extends DeadLetter {
+  /** When Kafka took the record (ISO 8601). */
+  recordTime: string;
+}
+
+export interface StoredDeadLetter extends DeadLetter {
   id: number;
   topic: string;
   partition: number;
 }
 
-export async function insertDeadLetters(trx: Knex.Transaction, topic: string, partition: number, dead: NewDeadLetter[]): Promise<void> {
-  if (dead.length === 0) return;
-  await trx.raw(
+/**
+ * Stores dead letters, except those of a deleted site taken by Kafka before its deletion (a replay must not bring
+ * them back: see erasures.ts). Returns the offsets stored now.
+ */
+export async function insertDeadLetters(trx: Knex.Transaction, topic: string, partition: number, dead: NewDeadLetter[]): Promise<Set<number>> {
+  if (dead.length === 0) return new Set();
+  const stored = await trx.raw<{ rows: { offset: number }[] }>(
     `INSERT INTO analytics.dead_letters (topic, "partition", "offset", reason, error, payload)
-     SELECT ?, ?, o, r, e, decode(p, 'hex') FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[]) AS x(o, r, e, p)
-     ON CONFLICT (topic, "partition", "offset") DO NOTHING`,
-    [topic, partition, dead.map((d) => d.offset), dead.map((d) => d.reason), dead.map((d) => d.error), dead.map((d) => d.payload?.toString('hex') ?? '')],
+     SELECT ?, ?, o, r, e, decode(p, 'hex') FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::timestamptz[]) AS x(o, r, e, p, t)
+     WHERE NOT EXISTS (
+       SELECT 1 FROM analytics.erasures s
+       WHERE s.user_hash IS NULL AND s.site_id = analytics.payload_site(decode(x.p, 'hex')) AND x.t < s.erased_at)
+     ON CONFLICT (topic, "partition", "offset") DO NOTHING
+     RETURNING "offset"`,
+    [
+      topic,
+      partition,
+      dead.map((d) => d.offset),
+      dead.map((d) => d.reason),
+      dead.map((d) => d.error),
+      dead.map((d) => d.payload?.toString('hex') ?? ''),
+      dead.map((d) => d.recordTime),
+    ],
   );
+  return new Set(stored.rows.map((r) => Number(r.offset)));
 }
 
 /**

@@ -15,19 +15,27 @@ import type { Knex } from './connection';
  * The consumer's side of the protocol, first thing in its transaction (before it inserts raw rows, so an erasure
  * or a site deletion cannot slip between its tombstone check and its commit): creates the rows of sites seen for
  * the first time (zone UTC), then takes FOR KEY SHARE on every site of the batch in site_id order. Returns the
- * sites that have tombstones (erasures.ts), whose events must be checked before they are inserted.
+ * sites that have tombstones (erasures.ts), whose events must be checked before they are inserted. A deleted
+ * site's row is not created again here: only once an event of it survives that check (`deletedToo`).
  */
-export async function lockSitesForWrite(trx: Knex.Transaction, siteIds: string[]): Promise<Set<string>> {
+export async function lockSitesForWrite(trx: Knex.Transaction, siteIds: string[], deletedToo = false): Promise<Set<string>> {
   const sites = [...new Set(siteIds)].sort();
   if (sites.length === 0) return new Set();
   // Its own statement, so the next one's snapshot sees the rows, including one another transaction inserted.
-  await trx.raw('INSERT INTO analytics.sites (site_id) SELECT unnest(?::text[]) ON CONFLICT DO NOTHING', [sites]);
-  const locked = await trx.raw<{ rows: { site_id: string; tombstoned: boolean }[] }>(
-    `SELECT s.site_id, EXISTS (SELECT 1 FROM analytics.erasures e WHERE e.site_id = s.site_id) AS tombstoned
-     FROM analytics.sites s WHERE s.site_id = ANY(?::text[]) ORDER BY s.site_id FOR KEY SHARE OF s`,
-    [sites],
+  await trx.raw(
+    `INSERT INTO analytics.sites (site_id) SELECT s FROM unnest(?::text[]) s
+     WHERE ? OR NOT EXISTS (SELECT 1 FROM analytics.erasures e WHERE e.site_id = s AND e.user_hash IS NULL)
+     ON CONFLICT DO NOTHING`,
+    [sites, deletedToo],
   );
-  return new Set(locked.rows.filter((r) => r.tombstoned).map((r) => r.site_id));
+  // A deleted site may have no row to lock: its tombstone is read all the same.
+  const locked = await trx.raw<{ rows: { tombstoned: string[] }[] }>(
+    `WITH locked AS (SELECT site_id FROM analytics.sites WHERE site_id = ANY(?::text[]) ORDER BY site_id FOR KEY SHARE)
+     SELECT (SELECT count(*) FROM locked) AS locked,
+            array(SELECT DISTINCT site_id FROM analytics.erasures WHERE site_id = ANY(?::text[])) AS tombstoned`,
+    [sites, sites],
+  );
+  return new Set(locked.rows[0]!.tombstoned);
 }
 
 /**
