@@ -3,6 +3,7 @@ import * as initial from './migrations/001_website_events';
 import * as sitesAndRollups from './migrations/002_sites_and_rollups';
 import * as apiKeys from './migrations/003_api_keys';
 import * as deadLetterOutbox from './migrations/004_dead_letter_outbox';
+import * as visits from './migrations/006_visits';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -16,6 +17,7 @@ const migrations: Record<string, Migration> = {
   '002_sites_and_rollups': sitesAndRollups,
   '003_api_keys': apiKeys,
   '004_dead_letter_outbox': deadLetterOutbox,
+  '006_visits': visits,
 };
 
 const source: Knex.MigrationSource<string> = {

@@ -1,4 +1,5 @@
 import type { Knex } from './connection';
+import { applyVisits } from './visits';
 
 /**
  * Rollups: what reporting reads instead of the raw table. Per site and calendar day *in the site's time zone*:
@@ -47,7 +48,7 @@ user_counts AS (
  * Timestamps come back as text so no precision is lost on the way through JavaScript (a Date has milliseconds,
  * PostgreSQL microseconds: 23:59:59.9999995 is stored as the next day).
  */
-export const ROLLUP_RETURNING = `site_id, event_type, path, user_id, "timestamp"::text AS ts, kafka_partition, received_at::text AS received_at`;
+export const ROLLUP_RETURNING = `site_id, event_type, path, user_id, "timestamp"::text AS ts, event_id, kafka_partition, received_at::text AS received_at`;
 
 export interface InsertedEvent {
   site_id: string;
@@ -55,6 +56,8 @@ export interface InsertedEvent {
   path: string;
   user_id: string;
   ts: string;
+  /** Orders events of one instant (visits.ts). */
+  event_id: string;
   kafka_partition: number;
   received_at: string;
 }
@@ -84,7 +87,7 @@ SELECT (SELECT count(*) FROM ev) AS rolled_up`;
 
 /**
  * Adds the rows the calling transaction just inserted (as its INSERT … RETURNING ROLLUP_RETURNING gave them)
- * to the rollups, in that transaction. Its errors are the batch's: the writer calls it outside the savepoints
+ * to the rollups and the visits (visits.ts), in that transaction. Its errors are the batch's: the writer calls it outside the savepoints
  * that isolate bad rows, so no error here can be taken for bad event data (see db-errors.ts).
  */
 export async function applyRollups(trx: Knex.Transaction, inserted: InsertedEvent[]): Promise<void> {
@@ -106,6 +109,8 @@ export async function applyRollups(trx: Knex.Transaction, inserted: InsertedEven
   ]);
   const rolledUp = Number(result.rows[0]!.rolled_up);
   if (rolledUp !== inserted.length) throw new Error(`rollups covered ${rolledUp} of ${inserted.length} inserted events`);
+  // Under the sites' FOR KEY SHARE taken just above, so no recompute of these sites' visits runs meanwhile.
+  await applyVisits(trx, inserted);
 }
 
 export interface RecomputeScope {
