@@ -70,7 +70,9 @@ describe('visits are exact whatever the order and the batches', () => {
 
   it('moves visits to the days of a new zone, as the model does', async () => {
     const { db } = database;
-    const prefix = scenarios[0]!.prefix;
+    const prefix = 'b-zone';
+    const records: DecodedRecord[] = visitDataset(prefix).map((e, offset) => ({ offset, raw: null, event: { ...e, received_at: e.timestamp } }));
+    await writeBatch(db, { group: 'g', topic: 'visits', partition: 1000, records });
     await setSiteTimeZone(db, `${prefix}-utc`, 'Asia/Kolkata');
     const sent = visitDataset(prefix).filter((e) => e.site_id === `${prefix}-utc`);
     const expected = modelVisits(sent, { [`${prefix}-utc`]: 'Asia/Kolkata' });

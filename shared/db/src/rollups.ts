@@ -70,7 +70,7 @@ WITH batch AS (
 zones AS (
   SELECT s.site_id, s.time_zone FROM analytics.sites s
   WHERE s.site_id = ANY(?::text[])
-  ORDER BY s.site_id FOR KEY SHARE
+  ORDER BY s.site_id FOR NO KEY UPDATE
 ),
 ev AS MATERIALIZED (
   SELECT b.site_id, (b.ts AT TIME ZONE z.time_zone)::date AS day, b.event_type, b.path, b.user_id
@@ -109,7 +109,7 @@ export async function applyRollups(trx: Knex.Transaction, inserted: InsertedEven
   ]);
   const rolledUp = Number(result.rows[0]!.rolled_up);
   if (rolledUp !== inserted.length) throw new Error(`rollups covered ${rolledUp} of ${inserted.length} inserted events`);
-  // Under the sites' FOR KEY SHARE taken just above, so no recompute of these sites' visits runs meanwhile.
+  // Under the sites' row locks taken just above: no other writer of these sites' visits runs meanwhile.
   await applyVisits(trx, inserted);
 }
 

@@ -3,12 +3,16 @@ import type { Knex } from './connection';
 /**
  * The locking protocol that lets a rollup rebuild, a time zone change (and whatever later recomputes a site's
  * aggregates) run while the consumer writes:
- * - the consumer takes FOR KEY SHARE on the `sites` row of every site in its batch, in site_id order, before it
- *   touches that site's rollups, and reads the site's zone under that lock (rollups.ts, LIVE_ROLLUP);
+ * - the consumer takes FOR NO KEY UPDATE on the `sites` row of every site in its batch, in site_id order, before
+ *   it touches that site's rollups and visits, and reads the site's zone under that lock (rollups.ts, LIVE_ROLLUP).
+ *   Consumer transactions of one site therefore run one after the other: a site's events normally live in one
+ *   partition (keyed by site_id), but while partitions are added two partitions may hold one site, and visits,
+ *   unlike counters, are read, merged and rewritten (visits.ts), which needs a single writer per site;
  * - a recompute holds FOR UPDATE on the site's row (lockSite) for its whole transaction.
  * So a consumer transaction either commits before the recompute reads the raw table (which then sees its rows),
  * or waits and adds its increments after the recompute committed (which did not see its uncommitted rows).
- * Consumers lock sites in site_id order and upsert rollup rows in key order: no deadlocks.
+ * Consumers lock sites in site_id order and upsert rollup rows in key order; visit rows are only ever written
+ * under their site's lock, so nobody waits on them: no deadlocks.
  */
 
 /**

@@ -31,18 +31,16 @@ function mergeSql(batch: string): string {
 WITH batch AS MATERIALIZED (${batch}),
 zones AS (SELECT site_id, time_zone FROM analytics.sites WHERE site_id IN (SELECT DISTINCT site_id FROM batch)),
 -- At most two stored visits lie within 30 minutes of an instant: the last one starting before it (plus 30 min)
--- and the one before that. The (site_id, user_id, started_at) key finds them.
-touched AS (
-  SELECT DISTINCT v.site_id, v.user_id, v.started_at
+-- and the one before that. The (site_id, user_id, started_at) key finds them. No row lock: only the holder of
+-- the site's row lock writes its visits (site-lock.ts).
+old AS MATERIALIZED (
+  SELECT DISTINCT ON (v.site_id, v.user_id, v.started_at) v.*
   FROM batch e CROSS JOIN LATERAL (
-    SELECT site_id, user_id, started_at, ended_at FROM analytics.visits v
+    SELECT * FROM analytics.visits v
     WHERE v.site_id = e.site_id AND v.user_id = e.user_id AND v.started_at <= e.ts + ${VISIT_GAP}
     ORDER BY v.started_at DESC LIMIT 2) v
   WHERE v.ended_at >= e.ts - ${VISIT_GAP}
-),
-old AS MATERIALIZED (
-  SELECT v.* FROM analytics.visits v JOIN touched t USING (site_id, user_id, started_at)
-  ORDER BY v.site_id, v.user_id, v.started_at FOR UPDATE OF v
+  ORDER BY v.site_id, v.user_id, v.started_at
 ),
 units AS (
   SELECT site_id, user_id, started_at AS s, first_event_id AS s_id, ended_at AS e, events, pageviews,
@@ -142,7 +140,7 @@ async function runMerge(trx: Knex.Transaction, sql: string, bindings: unknown[],
 
 /**
  * Merges the rows the calling transaction just inserted into the visits and their day sums. The caller holds
- * FOR KEY SHARE on the sites of the batch (applyRollups), so no recompute of those sites runs meanwhile.
+ * the row locks of the batch's sites (applyRollups), so no other transaction writes those sites' visits.
  */
 export async function applyVisits(trx: Knex.Transaction, inserted: InsertedEvent[]): Promise<void> {
   if (inserted.length === 0) return;
