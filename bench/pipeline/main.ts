@@ -2,10 +2,11 @@ import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createApiKey, type Knex } from '@sitestream/db';
+import { createApiKey, VISIT_TABLES, type Knex } from '@sitestream/db';
 import { startLocalKafka, type LocalKafka } from '@sitestream/infra';
 import { createKafka, ensureTopics, loadConfig } from '@sitestream/shared';
 import { openBenchDatabase, silentLogger } from '../reporting/lib/bench-db';
+import { dropRows } from '../reporting/lib/drop-rows';
 import { loadLine, machineLine, ms, quantile } from '../reporting/lib/measure';
 import { freePort, runNode, startService, waitReady, type Service } from '../reporting/lib/processes';
 import { readConsumerCounters, describeConsumer } from './consumer-metrics';
@@ -57,19 +58,23 @@ async function main(): Promise<void> {
       sites: { type: 'string', default: '500' },
       'freshness-rate': { type: 'string', default: '5000' },
       profile: { type: 'boolean', default: false },
+      // "off": the bench drops every row headed for the visit tables (see lib/drop-rows.ts), to measure their cost.
+      visits: { type: 'string', default: 'on' },
     },
   });
+  if (values.visits !== 'on' && values.visits !== 'off') throw new Error('--visits is on or off');
   const rates = values.rates.split(',').map(Number);
   const seconds = Number(values.seconds);
   const freshnessRate = Number(values['freshness-rate']);
   log(`machine: ${machineLine()}`);
   log(`start: ${loadLine()}`);
-  log(`steps: ${rates.join(', ')} events/s × ${seconds} s, POST /events with ${values.batch} events each, ${values.sites} sites spread evenly`);
+  log(`steps: ${rates.join(', ')} events/s × ${seconds} s, POST /events with ${values.batch} events each, ${values.sites} sites spread evenly, visits ${values.visits}`);
 
   const dataDir = mkdtempSync(join(tmpdir(), 'sitestream-bench-kafka-'));
   const kafkaPort = await freePort();
   const kafka: LocalKafka = await startLocalKafka({ dataDir, brokers: [{ nodeId: 1, port: kafkaPort, controllerPort: await freePort() }] });
   const { url, db } = await openBenchDatabase('sitestream_bench_pipeline', { fresh: true, poolMax: 2 });
+  if (values.visits === 'off') await dropRows(db, VISIT_TABLES);
   const services: Service[] = [];
   const profileDir = join(tmpdir(), `sitestream-bench-profile-${Date.now()}`);
   try {

@@ -51,12 +51,25 @@ async function main(): Promise<void> {
   log(`machine: ${machineLine()}`);
   log(`start: ${loadLine()}`);
   const results: SizeResult[] = [];
-  for (const size of values.sizes.split(',')) {
+  for (const size of values.sizes.split(',').filter(Boolean)) {
     const events = Number(size.replace(/m$/i, '')) * 1_000_000;
     if (!Number.isFinite(events) || events <= 0) throw new Error(`bad size ${size}: use e.g. 1m,10m`);
     results.push(await benchSize(size.toLowerCase(), datasetSpec(events), requests, values.fresh));
   }
 
+  // --sizes '' measures the write path alone.
+  if (results.length > 0) reportSizes(results);
+
+  if (!values['skip-write']) {
+    log('\n## consumer write path (writeBatch, 1000-event batches, 2 partitions at a time): rollups and visits off vs on');
+    const w = await measureWriteThroughput(Number(values['write-events']), 1000, log);
+    log(`rollups off ${Math.round(w.off)} events/s, on ${Math.round(w.noVisits)} events/s: rollups cost ${((1 - w.noVisits / w.off) * 100).toFixed(0)}% of write throughput`);
+    log(`visits off ${Math.round(w.noVisits)} events/s, on ${Math.round(w.on)} events/s: visits cost ${((1 - w.on / w.noVisits) * 100).toFixed(0)}% of write throughput`);
+  }
+  log(`end: ${loadLine()}`);
+}
+
+function reportSizes(results: SizeResult[]): void {
   log('\n## /stats from rollups vs the seed\'s raw queries');
   log('| dataset | seed raw queries (3, sequential) median / p99 | /stats day, 1 conn p50 / p99 | /stats day, 8 conns p50 / p99, req/s | small sites p50 / p99 | 7-day range p50 / p99 | full range p50 / p99 | rollup rebuild |');
   log('|---|---|---|---|---|---|---|---|');
@@ -72,13 +85,6 @@ async function main(): Promise<void> {
   const small = results.find((r) => r.spec.events === 1_000_000);
   const large = results.find((r) => r.spec.events === 10_000_000);
   if (small && large) log(`p99 10m / p99 1m: ${(large.day1.p99 / small.day1.p99).toFixed(2)} (1 connection), ${(large.day8.p99 / small.day8.p99).toFixed(2)} (8 connections)`);
-
-  if (!values['skip-write']) {
-    log('\n## consumer write path (writeBatch, 1000-event batches, 2 partitions at a time): rollups off vs on');
-    const w = await measureWriteThroughput(Number(values['write-events']), 1000, log);
-    log(`rollups off ${Math.round(w.off)} events/s, on ${Math.round(w.on)} events/s: rollups cost ${((1 - w.on / w.off) * 100).toFixed(0)}% of write throughput`);
-  }
-  log(`end: ${loadLine()}`);
 }
 
 async function benchSize(label: string, spec: DatasetSpec, requests: number, fresh: boolean): Promise<SizeResult> {

@@ -1,7 +1,8 @@
 import { randomUUID } from 'node:crypto';
 import { writeBatch, type DecodedRecord } from '@sitestream/consumer';
-import { ROLLUP_TABLES, type Knex } from '@sitestream/db';
+import { ROLLUP_TABLES, VISIT_TABLES, type Knex } from '@sitestream/db';
 import { dropBenchDatabase, openBenchDatabase } from './lib/bench-db';
+import { dropRows } from './lib/drop-rows';
 import { elapsed } from './lib/measure';
 
 const PARTITIONS = 6;
@@ -20,7 +21,6 @@ function partitionedEvents(count: number): DecodedRecord[][] {
     records.push({
       offset: records.length,
       raw: null,
-      recordTime: ts,
       event: {
         event_id: randomUUID(),
         site_id: site,
@@ -36,29 +36,22 @@ function partitionedEvents(count: number): DecodedRecord[][] {
 }
 
 /**
- * "Rollups off", set up by the bench alone: a trigger drops every row headed for a rollup table, so the write
- * path runs unchanged but its rollup writes vanish. The grouping still runs, so on − off is a lower bound of
- * what rollups cost.
- */
-async function dropRollupRows(db: Knex): Promise<void> {
-  await db.raw(`CREATE FUNCTION analytics.bench_drop_row() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN RETURN NULL; END $$`);
-  for (const table of ROLLUP_TABLES) {
-    await db.raw(`CREATE TRIGGER bench_drop_row BEFORE INSERT ON analytics.${table} FOR EACH ROW EXECUTE FUNCTION analytics.bench_drop_row()`);
-  }
-}
-
-/**
  * The consumer's database write path (writeBatch: raw rows, offsets and — when on — rollups, one transaction
  * per batch) with rollups on and off, on the same events: what rollups cost the consumer. Two partitions are
  * written at a time, as CONSUMER_PARTITIONS_CONCURRENTLY=2 does.
  */
-export async function measureWriteThroughput(events: number, batchSize: number, log: (line: string) => void): Promise<{ on: number; off: number }> {
+export async function measureWriteThroughput(
+  events: number,
+  batchSize: number,
+  log: (line: string) => void,
+): Promise<{ on: number; off: number; noVisits: number }> {
   const data = partitionedEvents(events);
-  const result = { on: 0, off: 0 };
-  for (const mode of ['off', 'on'] as const) {
-    const name = `sitestream_bench_write_${mode}`;
+  const result = { on: 0, off: 0, noVisits: 0 };
+  const dropped = { off: [...ROLLUP_TABLES, ...VISIT_TABLES], noVisits: [...VISIT_TABLES], on: [] };
+  for (const mode of ['off', 'noVisits', 'on'] as const) {
+    const name = `sitestream_bench_write_${mode.toLowerCase()}`;
     const { db: setup } = await openBenchDatabase(name, { fresh: true });
-    if (mode === 'off') await dropRollupRows(setup);
+    if (dropped[mode].length > 0) await dropRows(setup, dropped[mode]);
     await setup.destroy();
     const { db } = await openBenchDatabase(name, { poolMax: 3 });
     const queue = data.map((records, partition) => ({ records, partition }));
@@ -75,9 +68,12 @@ export async function measureWriteThroughput(events: number, batchSize: number, 
     const stored = Number((await db.raw<{ rows: { n: number }[] }>('SELECT count(*) AS n FROM analytics.website_events')).rows[0]!.n);
     if (stored !== events) throw new Error(`rollups ${mode}: stored ${stored} of ${events}`);
     const rolled = Number((await db.raw<{ rows: { n: number }[] }>('SELECT coalesce(sum(events), 0) AS n FROM analytics.daily_event_counts')).rows[0]!.n);
-    if (rolled !== (mode === 'on' ? events : 0)) throw new Error(`rollups ${mode}: ${rolled} events rolled up`);
+    if (rolled !== (mode === 'off' ? 0 : events)) throw new Error(`rollups ${mode}: ${rolled} events rolled up`);
+    const visited = Number((await db.raw<{ rows: { n: number }[] }>('SELECT coalesce(sum(events), 0) AS n FROM analytics.visits')).rows[0]!.n);
+    if (visited !== (mode === 'on' ? events : 0)) throw new Error(`visits ${mode}: ${visited} events in visits`);
     result[mode] = events / seconds;
-    log(`  rollups ${mode}: ${events} events in ${seconds.toFixed(1)} s = ${Math.round(result[mode])} events/s`);
+    const label = { off: 'rollups and visits off', noVisits: 'rollups on, visits off', on: 'rollups and visits on' }[mode];
+    log(`  ${label}: ${events} events in ${seconds.toFixed(1)} s = ${Math.round(result[mode])} events/s`);
     await db.destroy();
     await dropBenchDatabase(name);
   }

@@ -28,7 +28,7 @@ export interface WriteResult {
   erased: number;
   /** Records below the stored position: replays of work already committed. */
   skipped: number;
-  deadLettered: { offset: number; raw: Buffer | null; recordTime: string; poison: Poison }[];
+  deadLettered: { offset: number; raw: Buffer | null; recordTime?: string; poison: Poison }[];
   /** Offsets missing between the stored position and the first record (0 when contiguous). */
   gap: number;
   /** Position after this batch, or undefined when nothing was new. */
@@ -88,7 +88,7 @@ export async function writeBatch(db: Knex, input: BatchInput): Promise<WriteResu
       trx,
       topic,
       partition,
-      deadLettered.map((d) => ({ offset: d.offset, reason: d.poison.reason, error: d.poison.error, payload: d.raw, recordTime: d.recordTime })),
+      deadLettered.map((d) => ({ offset: d.offset, reason: d.poison.reason, error: d.poison.error, payload: d.raw, recordTime: d.recordTime ?? new Date().toISOString() })),
     );
 
     const nextOffset = fresh[fresh.length - 1]!.offset + 1;

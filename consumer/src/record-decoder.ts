@@ -12,7 +12,7 @@ export interface DecodedRecord {
   offset: number;
   raw: Buffer | null;
   /** When the record was appended to Kafka (ISO 8601): a dead letter's time, for a deleted site's tombstone. */
-  recordTime: string;
+  recordTime?: string;
   event?: EventMessage;
   poison?: Poison;
 }

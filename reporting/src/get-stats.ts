@@ -30,6 +30,10 @@ export interface DayStats {
   event_types: EventTypeCount[];
   time_zone: string;
   data_as_of: string | null;
+  visits: number;
+  bounce_rate: number;
+  visit_duration: number;
+  views_per_visit: number;
 }
 
 export interface RangeStats {
@@ -44,6 +48,10 @@ export interface RangeStats {
   timeseries: DayPoint[];
   time_zone: string;
   data_as_of: string | null;
+  visits: number;
+  bounce_rate: number;
+  visit_duration: number;
+  views_per_visit: number;
 }
 
 export type StatsResponse = DayStats | RangeStats;
@@ -62,7 +70,10 @@ const COMMON = `
   (SELECT coalesce(json_agg(t ORDER BY t.events DESC, t.event_type COLLATE "C"), '[]') FROM (
      SELECT event_type, sum(events) AS events FROM analytics.daily_event_counts
      WHERE site_id = :site AND day BETWEEN :from AND :to
-     GROUP BY event_type ORDER BY events DESC, event_type COLLATE "C" LIMIT ${MAX_EVENT_TYPES}) t) AS event_types`;
+     GROUP BY event_type ORDER BY events DESC, event_type COLLATE "C" LIMIT ${MAX_EVENT_TYPES}) t) AS event_types,
+  (SELECT json_build_object('visits', coalesce(sum(visits), 0)::text, 'bounces', coalesce(sum(bounces), 0)::text,
+       'pageviews', coalesce(sum(pageviews), 0)::text, 'duration_us', coalesce(sum(duration_us), 0)::text)
+   FROM analytics.daily_visits WHERE site_id = :site AND day BETWEEN :from AND :to) AS visit_sums`;
 
 // Ties are broken by path in code point order (COLLATE "C" compares UTF-8 bytes), independent of locale.
 const DAY_SQL = `SELECT ${COMMON},
@@ -99,6 +110,29 @@ interface Row {
   top_paths: { path: string; views: number }[];
   unique_users: number | string;
   timeseries?: DayPoint[];
+  visit_sums: { visits: string; bounces: string; pageviews: string; duration_us: string };
+}
+
+export interface VisitMetrics {
+  visits: number;
+  bounce_rate: number;
+  visit_duration: number;
+  views_per_visit: number;
+}
+
+/**
+ * The visit metrics of the visits that start in the answer's days, each rounded to 2 decimals (0 without
+ * visits). Each is one division of exact integers, so equal sums give equal answers on any machine.
+ */
+export function visitMetrics(sums: Row['visit_sums']): VisitMetrics {
+  const visits = Number(sums.visits);
+  if (visits === 0) return { visits: 0, bounce_rate: 0, visit_duration: 0, views_per_visit: 0 };
+  return {
+    visits,
+    bounce_rate: Math.round((Number(sums.bounces) * 10_000) / visits) / 100,
+    visit_duration: Math.round(Number(sums.duration_us) / (visits * 10_000)) / 100,
+    views_per_visit: Math.round((Number(sums.pageviews) * 100) / visits) / 100,
+  };
 }
 
 /** Reads one answer from the rollups. Unknown sites answer zeros in UTC. */
@@ -113,7 +147,11 @@ export async function getStats(db: Knex, params: StatsParams): Promise<StatsResp
     total_events: Number(row.total_events),
     event_types: row.event_types.map((t) => ({ event_type: t.event_type, events: Number(t.events) })),
   };
-  const tail = { time_zone: row.time_zone ?? 'UTC', data_as_of: row.data_as_of ? row.data_as_of.toISOString() : null };
+  const tail = {
+    time_zone: row.time_zone ?? 'UTC',
+    data_as_of: row.data_as_of ? row.data_as_of.toISOString() : null,
+    ...visitMetrics(row.visit_sums),
+  };
   if (params.kind === 'day') {
     return { site_id: params.siteId, date: params.from, ...figures, ...tail };
   }

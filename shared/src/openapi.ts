@@ -72,6 +72,10 @@ const statsTail = {
       'freshness watermark: events that ingest received (answered 202) up to this instant are included. It is the ' +
       'oldest, over the Kafka partitions, of the newest received_at the consumer has committed; null before any event.',
   },
+  visits: { ...count, description: "visits that start on the answer's days (a visit belongs to the local day of its first event)" },
+  bounce_rate: { type: 'number', minimum: 0, maximum: 100, description: '100 × bounces ÷ visits, 2 decimals (0 without visits); a bounce is a visit of exactly one page_view and no other event' },
+  visit_duration: { type: 'number', minimum: 0, description: 'mean visit duration in seconds (last event − first event), 2 decimals (0 without visits)' },
+  views_per_visit: { type: 'number', minimum: 0, description: 'page views in those visits ÷ visits, 2 decimals (0 without visits)' },
 };
 
 const schemas = {
@@ -133,13 +137,13 @@ const schemas = {
   DayStats: {
     type: 'object',
     additionalProperties: false,
-    required: ['site_id', 'date', 'total_views', 'unique_users', 'top_paths', 'total_events', 'event_types', 'time_zone', 'data_as_of'],
+    required: ['site_id', 'date', 'total_views', 'unique_users', 'top_paths', 'total_events', 'event_types', 'time_zone', 'data_as_of', 'visits', 'bounce_rate', 'visit_duration', 'views_per_visit'],
     properties: { site_id: { type: 'string' }, date, ...statsFigures, ...statsTail },
   },
   RangeStats: {
     type: 'object',
     additionalProperties: false,
-    required: ['site_id', 'from', 'to', 'total_views', 'unique_users', 'top_paths', 'total_events', 'event_types', 'timeseries', 'time_zone', 'data_as_of'],
+    required: ['site_id', 'from', 'to', 'total_views', 'unique_users', 'top_paths', 'total_events', 'event_types', 'timeseries', 'time_zone', 'data_as_of', 'visits', 'bounce_rate', 'visit_duration', 'views_per_visit'],
     properties: {
       site_id: { type: 'string' },
       from: date,

@@ -44,6 +44,8 @@ describe('seed contract', () => {
       top_paths: [{ path: '/pricing', views: 1 }],
     });
     expect(stats.body).toMatchObject({ total_events: 1, event_types: [{ event_type: 'page_view', events: 1 }], time_zone: 'UTC' });
+    // One visit of one page view: a bounce of no duration.
+    expect(stats.body).toMatchObject({ visits: 1, bounce_rate: 100, visit_duration: 0, views_per_visit: 1 });
     expect(Date.parse(stats.body.data_as_of)).toBeGreaterThan(0);
   });
 
@@ -51,7 +53,7 @@ describe('seed contract', () => {
     const r = await getJson(`${pipeline.reportingUrl}/stats?site_id=nobody&date=2025-11-16`, auth);
     expect(r.status).toBe(200);
     expect(seedPart(r.body)).toStrictEqual({ site_id: 'nobody', date: '2025-11-16', total_views: 0, unique_users: 0, top_paths: [] });
-    expect(r.body).toMatchObject({ total_events: 0, event_types: [], time_zone: 'UTC' });
+    expect(r.body).toMatchObject({ total_events: 0, event_types: [], time_zone: 'UTC', visits: 0, bounce_rate: 0, visit_duration: 0, views_per_visit: 0 });
   });
 
   it('stores the seed columns with their types in analytics.website_events', async () => {

@@ -27,6 +27,15 @@ describe('retention', () => {
       events.push({ event_id: randomUUID(), site_id: site, event_type: type, path: `/p${Math.floor(rnd() * 8)}`, user_id: `u${Math.floor(rnd() * 40)}`, timestamp: ts });
     }
   }
+  // A visit cut by the horizon (today − 3 in the site's zone; both zones have fixed offsets): 10 minutes before
+  // it and 10 and 20 minutes after. Its surviving part must become a visit of its own.
+  const offsets: Record<string, string> = { 'ret-plain': 'Z', 'ret-keep': '+05:30' };
+  for (const site of ['ret-plain', 'ret-keep']) {
+    const horizon = Date.parse(`${addDays(localDay(new Date(now).toISOString(), zones[site]!), -3)}T00:00:00${offsets[site]}`);
+    for (const minutes of [-10, 10, 20]) {
+      events.push({ event_id: randomUUID(), site_id: site, event_type: 'page_view', path: `/cut${minutes}`, user_id: 'crosser', timestamp: new Date(horizon + minutes * 60_000).toISOString() });
+    }
+  }
   const stats = async (site: string, date: string) => {
     const r = await getJson(`${pipeline.reportingUrl}/stats?site_id=${site}&date=${date}&limit=1000`, auth);
     expect(r.status).toBe(200);
@@ -95,8 +104,14 @@ describe('retention', () => {
 
     const daysOf = (site: string) => [...new Set(of(site).map((e) => localDay(e.timestamp, zones[site]!)))].sort();
     for (const date of daysOf('ret-plain')) expect(await stats('ret-plain', date)).toStrictEqual(expectedDay(survives('ret-plain'), 'ret-plain', 'UTC', date, 1000));
-    // Kept aggregates: old days still answer with every event they had; their per-user rows are gone.
-    for (const date of daysOf('ret-keep')) expect(await stats('ret-keep', date)).toStrictEqual(expectedDay(of('ret-keep'), 'ret-keep', zones['ret-keep']!, date, 1000));
+    // Kept aggregates: old days still answer with every event and visit they had; their per-user rows are gone.
+    // From the horizon on, a visit cut by it counts as a visit of its own, as the surviving events alone make it.
+    for (const date of daysOf('ret-keep')) {
+      const basis = date < kept['ret-keep']! ? of('ret-keep') : survives('ret-keep');
+      expect(await stats('ret-keep', date)).toStrictEqual(expectedDay(basis, 'ret-keep', zones['ret-keep']!, date, 1000));
+    }
+    const oldVisits = await pipeline.db.raw<{ rows: { n: number }[] }>(`SELECT count(*) AS n FROM analytics.visits WHERE site_id LIKE 'ret-%' AND site_id <> 'ret-none' AND day < ?::date`, [kept['ret-plain']!]);
+    expect(oldVisits.rows[0]!.n).toBe(0);
     const oldUserRows = await pipeline.db.raw<{ rows: { n: number }[] }>(`SELECT count(*) AS n FROM analytics.daily_users WHERE site_id = 'ret-keep' AND day < ?::date`, [kept['ret-keep']!]);
     expect(oldUserRows.rows[0]!.n).toBe(0);
     for (const date of daysOf('ret-none')) expect(await stats('ret-none', date)).toStrictEqual(expectedDay(of('ret-none'), 'ret-none', zones['ret-none']!, date, 1000));

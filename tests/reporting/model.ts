@@ -1,4 +1,5 @@
 import type { EventInput } from '@sitestream/shared';
+import { modelVisitMetrics, modelVisits } from './visits-model';
 
 /*
  * An independent model of /stats: computed in JavaScript from the events a test sent, with Intl's time zone
@@ -70,7 +71,8 @@ function figures(events: Ev[], limit: number, offset: number): Figures {
 /** What GET /stats?site_id&date answers, without data_as_of (which depends on when it is asked). */
 export function expectedDay(stored: Ev[], site: string, zone: string, date: string, limit = 10, offset = 0) {
   const day = stored.filter((e) => e.site_id === site && localDay(e.timestamp, zone) === date);
-  return { site_id: site, date, ...figures(day, limit, offset), time_zone: zone };
+  const visits = modelVisitMetrics(modelVisits(stored.filter((e) => e.site_id === site), { [site]: zone }), site, date, date);
+  return { site_id: site, date, ...figures(day, limit, offset), time_zone: zone, ...visits };
 }
 
 /** What GET /stats?site_id&from&to answers, without data_as_of. */
@@ -102,6 +104,7 @@ export function expectedRange(stored: Ev[], site: string, zone: string, from: st
     event_types: f.event_types,
     timeseries,
     time_zone: zone,
+    ...modelVisitMetrics(modelVisits(stored.filter((e) => e.site_id === site), { [site]: zone }), site, from, to),
   };
 }
 

@@ -69,7 +69,7 @@ describe('rollups are exact', () => {
       expect(top10.body).toStrictEqual(expectedDay(stored, site, zones[site]!, date));
     }
     const one = await stats(`site_id=${site}&date=${days[0]}`);
-    expect(one.keys).toEqual(['site_id', 'date', 'total_views', 'unique_users', 'top_paths', 'total_events', 'event_types', 'time_zone', 'data_as_of']);
+    expect(one.keys).toEqual(['site_id', 'date', 'total_views', 'unique_users', 'top_paths', 'total_events', 'event_types', 'time_zone', 'data_as_of', 'visits', 'bounce_rate', 'visit_duration', 'views_per_visit']);
     expect(Date.parse(one.dataAsOf!)).toBeGreaterThanOrEqual(startedAt - 1000);
   });
 
@@ -107,7 +107,7 @@ describe('rollups are exact', () => {
     const r = await stats(`site_id=${site}&from=${from}&to=${to}&limit=20`);
     const model = expectedRange(stored, site, zones[site]!, from, to, 20);
     expect(r.body).toStrictEqual(model);
-    expect(r.keys).toEqual(['site_id', 'from', 'to', 'total_views', 'unique_users', 'top_paths', 'total_events', 'event_types', 'timeseries', 'time_zone', 'data_as_of']);
+    expect(r.keys).toEqual(['site_id', 'from', 'to', 'total_views', 'unique_users', 'top_paths', 'total_events', 'event_types', 'timeseries', 'time_zone', 'data_as_of', 'visits', 'bounce_rate', 'visit_duration', 'views_per_visit']);
     if (from !== to) {
       // Not the sum of the days: the test would be blind if every user were seen on one day only.
       const sumOfDays = model.timeseries.reduce((n, d) => n + d.unique_users, 0);

@@ -1,6 +1,7 @@
 import type { Knex } from './connection';
 import { recomputeRollups, ROLLUP_TABLES } from './rollups';
 import { lockSite } from './site-lock';
+import { recomputeVisits, VISIT_TABLES } from './visits';
 
 /**
  * Erasure of one visitor and deletion of a whole site, and the tombstones that keep them erased.
@@ -39,6 +40,9 @@ export async function eraseVisitor(db: Knex, siteId: string, userId: string): Pr
       [siteId, userId, timeZone],
     );
     for (const { day } of removed.rows) await recomputeRollups(trx, { siteId, timeZone, from: day, to: day });
+    // The site's visits are recomputed whole (one definition, not a second one that subtracts): for a site with
+    // millions of events an erasure takes that long, and holds the site's lock meanwhile.
+    if (removed.rows.length > 0) await recomputeVisits(trx, siteId);
     return { siteId, events: removed.rows.reduce((n, r) => n + Number(r.events), 0), days: removed.rows.length };
   });
 }
@@ -69,7 +73,7 @@ export async function deleteSite(db: Knex, siteId: string, rowsPerTransaction = 
   const events = await deleteInBatches(db, 'site_id = ?', [siteId], rowsPerTransaction);
   return db.transaction(async (trx) => {
     await lockSite(trx, siteId);
-    for (const table of ROLLUP_TABLES) await trx.raw(`DELETE FROM analytics.${table} WHERE site_id = ?`, [siteId]);
+    for (const table of [...ROLLUP_TABLES, ...VISIT_TABLES]) await trx.raw(`DELETE FROM analytics.${table} WHERE site_id = ?`, [siteId]);
     const dead = await trx.raw<{ rowCount: number }>('DELETE FROM analytics.dead_letters WHERE analytics.payload_site(payload) = ?', [siteId]);
     const keysDeleted = await trx.raw<{ rowCount: number }>('DELETE FROM analytics.api_keys WHERE site_ids = ARRAY[?]::text[]', [siteId]);
     const keysNarrowed = await trx.raw<{ rowCount: number }>(

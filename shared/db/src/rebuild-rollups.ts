@@ -1,6 +1,7 @@
 import type { Knex } from './connection';
 import { recomputeRollups, RETAINED_FROM, ROLLUP_TABLES } from './rollups';
 import { lockSite } from './site-lock';
+import { recomputeVisits } from './visits';
 
 export interface RebuildOptions {
   /** One site; absent: every site with raw events, a sites row or rollups. */
@@ -44,7 +45,13 @@ export async function rebuildRollups(db: Knex, options: RebuildOptions = {}): Pr
 
 async function rebuildSite(db: Knex, siteId: string, options: RebuildOptions): Promise<{ events: number; transactions: number }> {
   const perTransaction = options.eventsPerTransaction ?? 250_000;
-  let transactions = 0;
+  // Visits ignore day boundaries (one may cross midnight, and a range's edge may split one), so a site's visits
+  // are recomputed whole, in one transaction under its lock, whatever days were asked for.
+  await db.transaction(async (trx) => {
+    await lockSite(trx, siteId);
+    await recomputeVisits(trx, siteId);
+  });
+  let transactions = 1;
   let span: Span;
   if (options.from !== undefined && options.to !== undefined) {
     span = await rangeSpan(db, siteId, options.from, options.to);

@@ -2,12 +2,13 @@ import type { Knex } from './connection';
 import { deleteInBatches } from './erasures';
 import { PER_USER_ROLLUP_TABLES, ROLLUP_TABLES } from './rollups';
 import { lockSite } from './site-lock';
+import { forgetVisitsBefore } from './visits';
 
 /**
  * Retention: per site (sites.retention_days, else the deployment's default), a site keeps today and the N previous
  * days of its zone. Older raw events go in small transactions (no long lock, safe beside the consumer), then, in
- * one transaction under the site's lock, the rollup rows of those days: per-user rows always, counts unless the
- * site keeps aggregates. `retained_from` records the horizon, so a rebuild leaves kept aggregates alone. A late
+ * one transaction under the site's lock, the rollup rows and visits of those days: per-user rows and visits always,
+ * counts (daily_visits included) unless the site keeps aggregates. `retained_from` records the horizon, so a rebuild leaves kept aggregates alone. A late
  * event older than the horizon is stored and counted, and its raw row goes on the next run.
  */
 export interface RetentionOptions {
@@ -42,9 +43,9 @@ export async function applyRetention(db: Knex, options: RetentionOptions): Promi
       options.rowsPerTransaction ?? 5000,
     );
     const rollupRows = await db.transaction(async (trx) => {
-      await lockSite(trx, site.site_id);
-      let rows = 0;
-      for (const table of site.keep_aggregates ? PER_USER_ROLLUP_TABLES : ROLLUP_TABLES) {
+      const timeZone = await lockSite(trx, site.site_id);
+      let rows = await forgetVisitsBefore(trx, site.site_id, site.kept_from, timeZone);
+      for (const table of site.keep_aggregates ? PER_USER_ROLLUP_TABLES : [...ROLLUP_TABLES, 'daily_visits']) {
         rows += (await trx.raw<{ rowCount: number }>(`DELETE FROM analytics.${table} WHERE site_id = ? AND day < ?::date`, [site.site_id, site.kept_from])).rowCount;
       }
       await trx.raw('UPDATE analytics.sites SET retained_from = greatest(retained_from, ?::date) WHERE site_id = ?', [site.kept_from, site.site_id]);

@@ -1,4 +1,5 @@
 import type { Knex } from './connection';
+import { applyVisits } from './visits';
 
 /**
  * Rollups: what reporting reads instead of the raw table. Per site and calendar day *in the site's time zone*:
@@ -50,7 +51,7 @@ user_counts AS (
  * Timestamps come back as text so no precision is lost on the way through JavaScript (a Date has milliseconds,
  * PostgreSQL microseconds: 23:59:59.9999995 is stored as the next day).
  */
-export const ROLLUP_RETURNING = `site_id, event_type, path, user_id, "timestamp"::text AS ts, kafka_partition, received_at::text AS received_at`;
+export const ROLLUP_RETURNING = `site_id, event_type, path, user_id, "timestamp"::text AS ts, event_id, kafka_partition, received_at::text AS received_at`;
 
 export interface InsertedEvent {
   site_id: string;
@@ -58,6 +59,8 @@ export interface InsertedEvent {
   path: string;
   user_id: string;
   ts: string;
+  /** Orders events of one instant (visits.ts). */
+  event_id: string;
   kafka_partition: number;
   received_at: string;
 }
@@ -70,7 +73,7 @@ WITH batch AS (
 zones AS (
   SELECT s.site_id, s.time_zone FROM analytics.sites s
   WHERE s.site_id = ANY(?::text[])
-  ORDER BY s.site_id FOR KEY SHARE
+  ORDER BY s.site_id FOR NO KEY UPDATE
 ),
 ev AS MATERIALIZED (
   SELECT b.site_id, (b.ts AT TIME ZONE z.time_zone)::date AS day, b.event_type, b.path, b.user_id
@@ -87,9 +90,9 @@ SELECT (SELECT count(*) FROM ev) AS rolled_up`;
 
 /**
  * Adds the rows the calling transaction just inserted (as its INSERT … RETURNING ROLLUP_RETURNING gave them)
- * to the rollups, in that transaction. Its errors are the batch's: the writer calls it outside the savepoints
- * that isolate bad rows, so no error here can be taken for bad event data (see db-errors.ts). The caller holds
- * lockSitesForWrite for the rows' sites.
+ * to the rollups and the visits (visits.ts), in that transaction. Its errors are the batch's: the writer calls it
+ * outside the savepoints that isolate bad rows, so no error here can be taken for bad event data (see
+ * db-errors.ts). The caller holds lockSitesForWrite for the rows' sites.
  */
 export async function applyRollups(trx: Knex.Transaction, inserted: InsertedEvent[]): Promise<void> {
   if (inserted.length === 0) return;
@@ -108,6 +111,8 @@ export async function applyRollups(trx: Knex.Transaction, inserted: InsertedEven
   ]);
   const rolledUp = Number(result.rows[0]!.rolled_up);
   if (rolledUp !== inserted.length) throw new Error(`rollups covered ${rolledUp} of ${inserted.length} inserted events`);
+  // Under the sites' row locks taken just above: no other writer of these sites' visits runs meanwhile.
+  await applyVisits(trx, inserted);
 }
 
 /**

@@ -3,18 +3,22 @@ import type { Knex } from './connection';
 /**
  * The locking protocol that lets a rollup rebuild, a time zone change (and whatever later recomputes a site's
  * aggregates) run while the consumer writes:
- * - the consumer takes FOR KEY SHARE on the `sites` row of every site in its batch, in site_id order, before it
- *   touches that site's rollups, and reads the site's zone under that lock (rollups.ts, LIVE_ROLLUP);
+ * - the consumer takes FOR NO KEY UPDATE on the `sites` row of every site in its batch, in site_id order, before
+ *   it touches that site's rollups and visits, and reads the site's zone under that lock (rollups.ts, LIVE_ROLLUP).
+ *   Consumer transactions of one site therefore run one after the other: a site's events normally live in one
+ *   partition (keyed by site_id), but while partitions are added two partitions may hold one site, and visits,
+ *   unlike counters, are read, merged and rewritten (visits.ts), which needs a single writer per site;
  * - a recompute holds FOR UPDATE on the site's row (lockSite) for its whole transaction.
  * So a consumer transaction either commits before the recompute reads the raw table (which then sees its rows),
  * or waits and adds its increments after the recompute committed (which did not see its uncommitted rows).
- * Consumers lock sites in site_id order and upsert rollup rows in key order: no deadlocks.
+ * Consumers lock sites in site_id order and upsert rollup rows in key order; visit rows are only ever written
+ * under their site's lock, so nobody waits on them: no deadlocks.
  */
 
 /**
  * The consumer's side of the protocol, first thing in its transaction (before it inserts raw rows, so an erasure
  * or a site deletion cannot slip between its tombstone check and its commit): creates the rows of sites seen for
- * the first time (zone UTC), then takes FOR KEY SHARE on every site of the batch in site_id order. Returns the
+ * the first time (zone UTC), then takes FOR NO KEY UPDATE on every site of the batch in site_id order. Returns the
  * sites that have tombstones (erasures.ts), whose events must be checked before they are inserted. A deleted
  * site's row is not created again here: only once an event of it survives that check (`deletedToo`).
  */
@@ -30,7 +34,7 @@ export async function lockSitesForWrite(trx: Knex.Transaction, siteIds: string[]
   );
   // A deleted site may have no row to lock: its tombstone is read all the same.
   const locked = await trx.raw<{ rows: { tombstoned: string[] }[] }>(
-    `WITH locked AS (SELECT site_id FROM analytics.sites WHERE site_id = ANY(?::text[]) ORDER BY site_id FOR KEY SHARE)
+    `WITH locked AS (SELECT site_id FROM analytics.sites WHERE site_id = ANY(?::text[]) ORDER BY site_id FOR NO KEY UPDATE)
      SELECT (SELECT count(*) FROM locked) AS locked,
             array(SELECT DISTINCT site_id FROM analytics.erasures WHERE site_id = ANY(?::text[])) AS tombstoned`,
     [sites, sites],

@@ -1,6 +1,7 @@
 import type { Knex } from './connection';
 import { recomputeRollups } from './rollups';
 import { lockSite } from './site-lock';
+import { recomputeVisits } from './visits';
 
 /** The zone's canonical IANA name as PostgreSQL's tz database spells it, or undefined when it has none. */
 export async function canonicalTimeZone(db: Knex, zone: string): Promise<string | undefined> {
@@ -34,6 +35,8 @@ export async function setSiteTimeZone(db: Knex, siteId: string, zone: string): P
     if (previous === timeZone) return { siteId, previous, timeZone, events: 0 };
     await trx.raw('UPDATE analytics.sites SET time_zone = ?, updated_at = now() WHERE site_id = ?', [timeZone, siteId]);
     const events = await recomputeRollups(trx, { siteId, timeZone });
+    // A visit's day is the local day of its first event: the new zone may move it.
+    await recomputeVisits(trx, siteId);
     return { siteId, previous, timeZone, events };
   });
 }
