@@ -1,6 +1,7 @@
 export * from './config';
 export * from './db';
 export * from './errors';
+export * from './event-context';
 export * from './event-schema';
 export * from './http';
 export * from './kafka';
