@@ -110,7 +110,14 @@ const propsSchema = {
 
 /** JSON-schema properties of the context a client may send (merged into the event input schema). */
 export const contextInputProperties = {
-  referrer: { type: 'string', maxLength: CONTEXT_LIMITS.referrer, format: 'http-url', description: 'absolute http(s) URL of the referring page; "" = none' },
+  // Two formats: the URL parser silently drops tabs and newlines, so the text rules are checked on their own.
+  referrer: {
+    type: 'string',
+    maxLength: CONTEXT_LIMITS.referrer,
+    format: 'safe-text',
+    allOf: [{ format: 'http-url' }],
+    description: 'absolute http(s) URL of the referring page; "" = none',
+  },
   hostname: { type: 'string', minLength: 1, maxLength: CONTEXT_LIMITS.hostname, format: 'dns-name', description: "the page's host, a lower-case DNS name" },
   utm_source: utm,
   utm_medium: utm,
@@ -127,7 +134,7 @@ const derived = (maxLength: number) => ({ type: 'string', minLength: 1, maxLengt
 /** JSON-schema properties of the derived context on a Kafka message. No `ip`, no `user_agent`: a message with them is refused. */
 export const contextMessageProperties = {
   hostname: contextInputProperties.hostname,
-  referrer: { type: 'string', minLength: 1, maxLength: CONTEXT_LIMITS.referrer, format: 'http-url' },
+  referrer: { type: 'string', minLength: 1, maxLength: CONTEXT_LIMITS.referrer, format: 'safe-text', allOf: [{ format: 'http-url' }] },
   source: derived(CONTEXT_LIMITS.utm),
   utm_source: utm,
   utm_medium: utm,

@@ -2,6 +2,7 @@ import type { Knex } from 'knex';
 import * as initial from './migrations/001_website_events';
 import * as sitesAndRollups from './migrations/002_sites_and_rollups';
 import * as apiKeys from './migrations/003_api_keys';
+import * as eventContext from './migrations/004_event_context';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -14,6 +15,7 @@ const migrations: Record<string, Migration> = {
   '001_website_events': initial,
   '002_sites_and_rollups': sitesAndRollups,
   '003_api_keys': apiKeys,
+  '004_event_context': eventContext,
 };
 
 const source: Knex.MigrationSource<string> = {
