@@ -60,6 +60,8 @@ export class CountryLookup implements Component {
     // clients) into the IPv4 address.
     const address = ipaddr.process(ip);
     if (address.range() !== 'unicast') return undefined;
+    // An IPv4-only database answers IPv6 lookups with nonsense (the reader walks its IPv4 tree): never ask it.
+    if (address.kind() === 'ipv6' && this.reader.metadata.ipVersion === 4) return undefined;
     const record = this.reader.get(address.toString()) as CountryRecord | null;
     const code = record?.country_code ?? record?.country?.iso_code ?? record?.registered_country?.iso_code;
     return code && ISO_ALPHA2.test(code) ? code : undefined;
