@@ -75,9 +75,13 @@ export function isDnsName(s: string): boolean {
 /** An absolute http(s) URL as the WHATWG parser reads it (what browsers put in document.referrer). */
 export function isHttpUrl(s: string): boolean {
   if (s === '') return true; // "" is "no referrer", as document.referrer says it
-  if (!URL.canParse(s)) return false;
-  const { protocol, hostname } = new URL(s);
-  return (protocol === 'http:' || protocol === 'https:') && hostname !== '';
+  let url: URL;
+  try {
+    url = new URL(s); // one parse (URL.canParse + new URL would be two); URL.parse needs Node 20.18
+  } catch {
+    return false;
+  }
+  return (url.protocol === 'http:' || url.protocol === 'https:') && url.hostname !== '';
 }
 
 /** An IPv4 or IPv6 literal; zone ids ("fe80::1%eth0") are local to a machine and refused. */

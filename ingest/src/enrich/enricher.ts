@@ -31,9 +31,11 @@ export class Enricher {
 
     const context: EventContext = {};
     if (event.hostname !== undefined) context.hostname = event.hostname;
-    const referrer = storedReferrer(event.referrer);
+    // Validated as an absolute http(s) URL (or "", none): parsed once for both uses.
+    const referrerUrl = event.referrer ? new URL(event.referrer) : undefined;
+    const referrer = storedReferrer(referrerUrl);
     if (referrer !== undefined) context.referrer = referrer;
-    const source = deriveSource(event.utm_source, event.referrer, event.hostname);
+    const source = deriveSource(event.utm_source, referrerUrl, event.hostname);
     if (source !== undefined) context.source = source;
     for (const field of UTM_FIELDS) {
       const value = event[field];

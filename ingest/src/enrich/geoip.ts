@@ -17,6 +17,7 @@ interface CountryRecord {
 
 const WATCH_INTERVAL_MS = 2000;
 const ISO_ALPHA2 = /^[A-Z]{2}$/;
+const RECORD_CACHE_MAX = 10_000;
 
 /**
  * Country of an address from a MaxMind-format (MMDB) database, read with the `maxmind` reader. Only public
@@ -50,19 +51,32 @@ export class CountryLookup implements Component {
 
   private static load(path: string): Reader<CountryResponse> {
     statSync(path);
-    return new Reader<CountryResponse>(readFileSync(path));
+    // The reader caches decoded records by their offset: a country database has a few hundred of them.
+    const decoded = new Map<number, unknown>();
+    const cache = {
+      get: (key: number) => decoded.get(key),
+      set: (key: number, value: unknown) => {
+        if (decoded.size >= RECORD_CACHE_MAX) decoded.clear();
+        decoded.set(key, value);
+      },
+    };
+    return new Reader<CountryResponse>(readFileSync(path), { cache });
   }
 
   /** ISO 3166-1 alpha-2, or undefined for a special-purpose or unknown address. */
   country(ip: string): string | undefined {
-    if (!ipaddr.isValid(ip)) return undefined;
-    // ipaddr.process turns an IPv4-mapped IPv6 address (::ffff:8.8.8.8, as a dual-stack socket reports IPv4
-    // clients) into the IPv4 address.
-    const address = ipaddr.process(ip);
+    let address: ipaddr.IPv4 | ipaddr.IPv6;
+    try {
+      // ipaddr.process turns an IPv4-mapped IPv6 address (::ffff:8.8.8.8, as a dual-stack socket reports IPv4
+      // clients) into the IPv4 address.
+      address = ipaddr.process(ip);
+    } catch {
+      return undefined;
+    }
     if (address.range() !== 'unicast') return undefined;
     // An IPv4-only database answers IPv6 lookups with nonsense (the reader walks its IPv4 tree): never ask it.
     if (address.kind() === 'ipv6' && this.reader.metadata.ipVersion === 4) return undefined;
-    const record = this.reader.get(address.toString()) as CountryRecord | null;
+    const record = this.reader.get(address.kind() === 'ipv4' ? address.toString() : ip) as CountryRecord | null;
     const code = record?.country_code ?? record?.country?.iso_code ?? record?.registered_country?.iso_code;
     return code && ISO_ALPHA2.test(code) ? code : undefined;
   }

@@ -5,9 +5,8 @@ import { CONTEXT_LIMITS } from '@sitestream/shared';
  * e-mail addresses, search terms), and so are user name and password. Clipped to the column's length: the
  * WHATWG parser percent-encodes, so a long non-ASCII path can grow past what the client sent.
  */
-export function storedReferrer(referrer: string | undefined): string | undefined {
-  if (!referrer) return undefined;
-  const url = new URL(referrer);
+export function storedReferrer(url: URL | undefined): string | undefined {
+  if (!url) return undefined;
   const stored = `${url.protocol}//${url.host}${url.pathname}`;
   return [...stored].length > CONTEXT_LIMITS.referrer ? [...stored].slice(0, CONTEXT_LIMITS.referrer).join('') : stored;
 }
@@ -18,11 +17,11 @@ export function storedReferrer(referrer: string | undefined): string | undefined
  * before `www.` is removed, so www.example.com → example.com is external, as is any other subdomain, and so is
  * every referrer of an event that names no hostname). Absent means direct / none.
  */
-export function deriveSource(utmSource: string | undefined, referrer: string | undefined, hostname: string | undefined): string | undefined {
+export function deriveSource(utmSource: string | undefined, referrer: URL | undefined, hostname: string | undefined): string | undefined {
   if (utmSource !== undefined) return utmSource;
   if (!referrer) return undefined;
   // The URL parser lower-cases the host already; hostnames may carry a trailing dot, referrers too.
-  const host = new URL(referrer).hostname;
+  const host = referrer.hostname;
   if (hostname !== undefined && host === hostname) return undefined;
   const source = host.startsWith('www.') ? host.slice(4) : host;
   return source === '' ? undefined : source.slice(0, CONTEXT_LIMITS.utm);
