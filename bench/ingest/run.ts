@@ -21,6 +21,11 @@ const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 100);
 const BATCH = 100;
+/**
+ * Set to another checkout of Sitestream (built with `npx tsc -b`) to measure its ingest on single events in the
+ * same run, before this one: e.g. the commit before a change, to compare like with like on a busy machine.
+ */
+const BASELINE_DIR = process.env.BENCH_BASELINE_DIR;
 /** Set to a folder to write a V8 CPU profile of the ingest process there (open it in Chrome DevTools). */
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF_DIR;
 
@@ -99,13 +104,22 @@ async function main(): Promise<void> {
       // The context run sends X-Forwarded-For as a proxy in front would.
       TRUST_PROXY_HOPS: '1',
     };
+    const broker = kafka?.brokers[0]?.child;
+    const ingestUrl = `http://127.0.0.1:${ingestPort}`;
+    if (BASELINE_DIR) {
+      const baseline = spawnNode([join(resolve(BASELINE_DIR), 'ingest', 'dist', 'main.js')], ingestEnv);
+      children.push(baseline);
+      await waitForHttp(`${ingestUrl}/readyz`);
+      await load(`${ingestUrl}/event`, single, WARMUP_S);
+      runs.push(await measure('baseline build, /event (1 event)', 1, `${ingestUrl}/event`, single, baseline, broker));
+      await stop(baseline);
+    }
     const ingest = spawnNode([...(CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : []), join(ROOT, 'ingest', 'dist', 'main.js')], ingestEnv);
     children.push(ingest);
-    const ingestUrl = `http://127.0.0.1:${ingestPort}`;
     await waitForHttp(`${ingestUrl}/readyz`);
     await load(`${ingestUrl}/event`, single, WARMUP_S);
     const warmupAccepted = await countTopic(brokers, topic);
-    const broker = kafka?.brokers[0]?.child;
+    const firstCounted = runs.length;
     runs.push(await measure('Sitestream ingest, /event (1 event)', 1, `${ingestUrl}/event`, single, ingest, broker));
     runs.push(await measure(`Sitestream ingest, /events (${BATCH} events)`, BATCH, `${ingestUrl}/events`, batch, ingest, broker));
     await load(`${ingestUrl}/event`, rich, WARMUP_S, BROWSER_HEADERS);
@@ -117,7 +131,7 @@ async function main(): Promise<void> {
     // Every 202 must be in Kafka. More records than 202s is possible (a request cut off after the broker's ack
     // at the end of a run), fewer never.
     const inKafka = (await countTopic(brokers, topic)) - warmupAccepted;
-    const answered202 = runs.slice(1).reduce((sum, r) => sum + r.ok * r.eventsPerRequest, 0);
+    const answered202 = runs.slice(firstCounted).reduce((sum, r) => sum + r.ok * r.eventsPerRequest, 0);
     printTable(runs);
     const e = measureEnrichment();
     console.log(
