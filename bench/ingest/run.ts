@@ -22,10 +22,13 @@ const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 100);
 const BATCH = 100;
 /**
- * Set to another checkout of Sitestream (built with `npx tsc -b`) to measure its ingest on single events in the
- * same run, before this one: e.g. the commit before a change, to compare like with like on a busy machine.
+ * Set to another checkout of Sitestream (built with `npx tsc -b`), e.g. the commit before a change: its ingest
+ * runs beside this one and both are measured on single events in interleaved short rounds (baseline, this build
+ * with the seed's body, this build with context), so a busy machine's load swings hit all three alike.
  */
 const BASELINE_DIR = process.env.BENCH_BASELINE_DIR;
+const AB_ROUNDS = Number(process.env.BENCH_AB_ROUNDS ?? 5);
+const AB_S = Number(process.env.BENCH_AB_S ?? 8);
 /** Set to a folder to write a V8 CPU profile of the ingest process there (open it in Chrome DevTools). */
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF_DIR;
 
@@ -106,14 +109,6 @@ async function main(): Promise<void> {
     };
     const broker = kafka?.brokers[0]?.child;
     const ingestUrl = `http://127.0.0.1:${ingestPort}`;
-    if (BASELINE_DIR) {
-      const baseline = spawnNode([join(resolve(BASELINE_DIR), 'ingest', 'dist', 'main.js')], ingestEnv);
-      children.push(baseline);
-      await waitForHttp(`${ingestUrl}/readyz`);
-      await load(`${ingestUrl}/event`, single, WARMUP_S);
-      runs.push(await measure('baseline build, /event (1 event)', 1, `${ingestUrl}/event`, single, baseline, broker));
-      await stop(baseline);
-    }
     const ingest = spawnNode([...(CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : []), join(ROOT, 'ingest', 'dist', 'main.js')], ingestEnv);
     children.push(ingest);
     await waitForHttp(`${ingestUrl}/readyz`);
@@ -126,13 +121,32 @@ async function main(): Promise<void> {
     runs.push(await measure('Sitestream ingest, /event (1 event with context, browser agent)', 1, `${ingestUrl}/event`, rich, ingest, broker, BROWSER_HEADERS));
     // Again without context, so a drift of the machine's load between runs shows.
     runs.push(await measure('Sitestream ingest, /event (1 event), again', 1, `${ingestUrl}/event`, single, ingest, broker));
+    const ab: Run[][] = [];
+    if (BASELINE_DIR) {
+      const baselinePort = await freePort();
+      const baseline = spawnNode([join(resolve(BASELINE_DIR), 'ingest', 'dist', 'main.js')], { ...ingestEnv, INGEST_PORT: String(baselinePort) });
+      children.push(baseline);
+      const baselineUrl = `http://127.0.0.1:${baselinePort}`;
+      await waitForHttp(`${baselineUrl}/readyz`);
+      await load(`${baselineUrl}/event`, single, WARMUP_S);
+      for (let round = 0; round < AB_ROUNDS; round++) {
+        ab.push([
+          await measure('baseline build, /event (seed body)', 1, `${baselineUrl}/event`, single, baseline, broker, [], AB_S),
+          await measure('this build, /event (seed body)', 1, `${ingestUrl}/event`, single, ingest, broker, [], AB_S),
+          await measure('this build, /event (with context, browser agent)', 1, `${ingestUrl}/event`, rich, ingest, broker, BROWSER_HEADERS, AB_S),
+        ]);
+      }
+      await stop(baseline);
+    }
     await stop(ingest);
 
     // Every 202 must be in Kafka. More records than 202s is possible (a request cut off after the broker's ack
     // at the end of a run), fewer never.
     const inKafka = (await countTopic(brokers, topic)) - warmupAccepted;
-    const answered202 = runs.slice(firstCounted).reduce((sum, r) => sum + r.ok * r.eventsPerRequest, 0);
+    // The interleaved baseline's events go to the same topic after the warm-up count: they count too.
+    const answered202 = [...runs.slice(firstCounted), ...ab.flat()].reduce((sum, r) => sum + r.ok * r.eventsPerRequest, 0);
     printTable(runs);
+    if (ab.length > 0) printAb(ab);
     const e = measureEnrichment();
     console.log(
       `\nenrichment alone (${e.events} events, ${e.distinctAgents} distinct agents, cache starting empty): validation of the seed body ` +
@@ -174,9 +188,18 @@ function load(url: string, bodyFile: string, seconds: number, headers: string[] 
   });
 }
 
-async function measure(name: string, eventsPerRequest: number, url: string, bodyFile: string, server: ChildProcess, broker?: ChildProcess, headers: string[] = []): Promise<Run> {
+async function measure(
+  name: string,
+  eventsPerRequest: number,
+  url: string,
+  bodyFile: string,
+  server: ChildProcess,
+  broker?: ChildProcess,
+  headers: string[] = [],
+  seconds = DURATION_S,
+): Promise<Run> {
   const before = [cpuTicks(server), cpuTicks(broker)];
-  const r = await load(url, bodyFile, DURATION_S, headers);
+  const r = await load(url, bodyFile, seconds, headers);
   const after = [cpuTicks(server), cpuTicks(broker)];
   const perRequestUs = (i: number) => {
     const [b, a] = [before[i], after[i]];
@@ -218,6 +241,22 @@ function printTable(runs: Run[]): void {
       `| ${r.name} | ${fmt(rps)} | ${fmt(rps * r.eventsPerRequest)} | ${r.p50} | ${r.p99} | ${r.failed} | ${((rps * r.eventsPerRequest) / ceiling).toFixed(2)} | ${us(r.serverCpuUs, r)} | ${us(r.brokerCpuUs, r)} |`,
     );
   }
+}
+
+/** The interleaved rounds: each variant's median over the rounds, and the ratios to the baseline. */
+function printAb(rounds: Run[][]): void {
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  console.log(`\ninterleaved A/B: ${rounds.length} rounds of ${AB_S} s per variant, ${CONNECTIONS} connections; median over the rounds\n`);
+  console.log('| variant | req/s | ÷ baseline | server CPU µs/event | added µs/event | per-round req/s |');
+  console.log('|---|---:|---:|---:|---:|---|');
+  const variants = rounds[0]!.map((_, i) => rounds.map((r) => r[i]!));
+  const rps = variants.map((runsOf) => median(runsOf.map((r) => r.ok / r.seconds)));
+  const cpu = variants.map((runsOf) => median(runsOf.map((r) => r.serverCpuUs ?? NaN)));
+  variants.forEach((runsOf, i) => {
+    console.log(
+      `| ${runsOf[0]!.name} | ${fmt(rps[i]!)} | ${(rps[i]! / rps[0]!).toFixed(2)} | ${cpu[i]!.toFixed(1)} | ${(cpu[i]! - cpu[0]!).toFixed(1)} | ${runsOf.map((r) => fmt(r.ok / r.seconds)).join(', ')} |`,
+    );
+  });
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
