@@ -41,6 +41,9 @@ FROM ${NODE_IMAGE} AS runtime
 ENV NODE_ENV=production
 WORKDIR /app
 COPY --from=deps /app/node_modules ./node_modules
+# A workspace's own node_modules holds the versions that differ from the root's (ingest: ipaddr.js 2.x, while
+# express keeps 1.x at the root).
+COPY --from=deps /app/ingest/node_modules ./ingest/node_modules
 COPY --from=build /app/package.json ./
 COPY --from=build /app/shared/package.json shared/
 COPY --from=build /app/shared/dist shared/dist

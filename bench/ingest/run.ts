@@ -5,12 +5,15 @@ import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
 import { freePort, startLocalKafka, type LocalKafka } from '@sitestream/infra';
 import { countTopicRecords, createKafka, createLogger, loadConfig } from '@sitestream/shared';
+import { measureEnrichment } from './enrichment';
 
 /**
  * `npm run bench:ingest`: load from a separate process (autocannon) against
  *   1. a null Express app with ingest's body reading, answering 202 without Kafka (the ceiling),
  *   2. ingest with a real broker: single events on /event, then batches of 100 on /events,
- * then prints req/s, events/s, p50/p99 latency and ingest ÷ ceiling, and checks that Kafka holds at least every
+ *   3. the same ingest, single events with context (issue 12: hostname, referrer, utm_*, props, a browser's
+ *      User-Agent and X-Forwarded-For header), in the same run as 2 so the two compare,
+ * then the CPU cost of enrichment alone over a realistic agent mix (./enrichment.ts), and prints req/s, events/s, p50/p99 latency and ingest ÷ ceiling, and checks that Kafka holds at least every
  * event that was answered 202. A broker is started for the run unless KAFKA_BROKERS names one.
  */
 const ROOT = resolve(__dirname, '..', '..', '..');
@@ -18,6 +21,14 @@ const DURATION_S = Number(process.env.BENCH_DURATION_S ?? 20);
 const WARMUP_S = Number(process.env.BENCH_WARMUP_S ?? 5);
 const CONNECTIONS = Number(process.env.BENCH_CONNECTIONS ?? 100);
 const BATCH = 100;
+/**
+ * Set to another checkout of Sitestream (built with `npx tsc -b`), e.g. the commit before a change: its ingest
+ * runs beside this one and both are measured on single events in interleaved short rounds (baseline, this build
+ * with the seed's body, this build with context), so a busy machine's load swings hit all three alike.
+ */
+const BASELINE_DIR = process.env.BENCH_BASELINE_DIR;
+const AB_ROUNDS = Number(process.env.BENCH_AB_ROUNDS ?? 5);
+const AB_S = Number(process.env.BENCH_AB_S ?? 8);
 /** Set to a folder to write a V8 CPU profile of the ingest process there (open it in Chrome DevTools). */
 const CPU_PROF_DIR = process.env.BENCH_CPU_PROF_DIR;
 
@@ -38,11 +49,30 @@ function event(i: number): Record<string, string> {
   return { site_id: `site-${i % 20}`, event_type: 'page_view', path: `/page/${i % 50}`, user_id: `user-${i}`, timestamp: '2025-11-16T10:00:00Z' };
 }
 
+/** What the tracker sends on a campaign landing: the seed's fields plus context. */
+function eventWithContext(i: number): Record<string, unknown> {
+  return {
+    ...event(i),
+    hostname: 'shop.example.com',
+    referrer: 'https://www.google.com/search?q=running+shoes',
+    utm_source: 'newsletter',
+    utm_medium: 'email',
+    utm_campaign: 'spring',
+    props: { plan: 'pro', seats: 3 },
+  };
+}
+const BROWSER_HEADERS = [
+  'user-agent=Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36',
+  'x-forwarded-for=81.2.69.142',
+];
+
 async function main(): Promise<void> {
   const work = mkdtempSync(join(tmpdir(), 'sitestream-bench-'));
   const single = join(work, 'event.json');
   const batch = join(work, 'events.json');
+  const rich = join(work, 'event-context.json');
   writeFileSync(single, JSON.stringify(event(1)));
+  writeFileSync(rich, JSON.stringify(eventWithContext(1)));
   writeFileSync(batch, JSON.stringify({ events: Array.from({ length: BATCH }, (_, i) => event(i)) }));
   const children: ChildProcess[] = [];
   let kafka: LocalKafka | undefined;
@@ -74,23 +104,55 @@ async function main(): Promise<void> {
       INGEST_PORT: String(ingestPort),
       HOST: '127.0.0.1',
       LOG_LEVEL: 'warn',
+      // The context run sends X-Forwarded-For as a proxy in front would.
+      TRUST_PROXY_HOPS: '1',
     };
+    const broker = kafka?.brokers[0]?.child;
+    const ingestUrl = `http://127.0.0.1:${ingestPort}`;
     const ingest = spawnNode([...(CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : []), join(ROOT, 'ingest', 'dist', 'main.js')], ingestEnv);
     children.push(ingest);
-    const ingestUrl = `http://127.0.0.1:${ingestPort}`;
     await waitForHttp(`${ingestUrl}/readyz`);
     await load(`${ingestUrl}/event`, single, WARMUP_S);
     const warmupAccepted = await countTopic(brokers, topic);
-    const broker = kafka?.brokers[0]?.child;
+    const firstCounted = runs.length;
     runs.push(await measure('Sitestream ingest, /event (1 event)', 1, `${ingestUrl}/event`, single, ingest, broker));
     runs.push(await measure(`Sitestream ingest, /events (${BATCH} events)`, BATCH, `${ingestUrl}/events`, batch, ingest, broker));
+    await load(`${ingestUrl}/event`, rich, WARMUP_S, BROWSER_HEADERS);
+    runs.push(await measure('Sitestream ingest, /event (1 event with context, browser agent)', 1, `${ingestUrl}/event`, rich, ingest, broker, BROWSER_HEADERS));
+    // Again without context, so a drift of the machine's load between runs shows.
+    runs.push(await measure('Sitestream ingest, /event (1 event), again', 1, `${ingestUrl}/event`, single, ingest, broker));
+    const ab: Run[][] = [];
+    if (BASELINE_DIR) {
+      const baselinePort = await freePort();
+      const baseline = spawnNode([join(resolve(BASELINE_DIR), 'ingest', 'dist', 'main.js')], { ...ingestEnv, INGEST_PORT: String(baselinePort) });
+      children.push(baseline);
+      const baselineUrl = `http://127.0.0.1:${baselinePort}`;
+      await waitForHttp(`${baselineUrl}/readyz`);
+      await load(`${baselineUrl}/event`, single, WARMUP_S);
+      for (let round = 0; round < AB_ROUNDS; round++) {
+        ab.push([
+          await measure('baseline build, /event (seed body)', 1, `${baselineUrl}/event`, single, baseline, broker, [], AB_S),
+          await measure('this build, /event (seed body)', 1, `${ingestUrl}/event`, single, ingest, broker, [], AB_S),
+          await measure('this build, /event (with context, browser agent)', 1, `${ingestUrl}/event`, rich, ingest, broker, BROWSER_HEADERS, AB_S),
+        ]);
+      }
+      await stop(baseline);
+    }
     await stop(ingest);
 
     // Every 202 must be in Kafka. More records than 202s is possible (a request cut off after the broker's ack
     // at the end of a run), fewer never.
     const inKafka = (await countTopic(brokers, topic)) - warmupAccepted;
-    const answered202 = runs.slice(1).reduce((sum, r) => sum + r.ok * r.eventsPerRequest, 0);
+    // The interleaved baseline's events go to the same topic after the warm-up count: they count too.
+    const answered202 = [...runs.slice(firstCounted), ...ab.flat()].reduce((sum, r) => sum + r.ok * r.eventsPerRequest, 0);
     printTable(runs);
+    if (ab.length > 0) printAb(ab);
+    const e = measureEnrichment();
+    console.log(
+      `\nenrichment alone (${e.events} events, ${e.distinctAgents} distinct agents, cache starting empty): validation of the seed body ` +
+        `${e.baselineUs.toFixed(2)} µs/event; validation + enrichment of an event with context ${e.withContextUs.toFixed(2)} µs/event; ` +
+        `added ${e.addedUs.toFixed(2)} µs/event; an agent not in the cache ${e.cacheMissUs.toFixed(1)} µs`,
+    );
     console.log(`\nload average after the runs: ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     console.log(`\nKafka holds ${inKafka} events of the measured runs; ${answered202} were answered 202: ${inKafka >= answered202 ? 'OK' : 'MISSING EVENTS'}`);
     if (inKafka < answered202) process.exitCode = 1;
@@ -111,9 +173,10 @@ interface AutocannonResult {
 }
 
 /** One autocannon run in its own process, so the load generator never shares an event loop with the server. */
-function load(url: string, bodyFile: string, seconds: number): Promise<AutocannonResult> {
+function load(url: string, bodyFile: string, seconds: number, headers: string[] = []): Promise<AutocannonResult> {
   const cli = join(ROOT, 'node_modules', 'autocannon', 'autocannon.js');
-  const args = [cli, '-j', '-n', '-c', String(CONNECTIONS), '-d', String(seconds), '-m', 'POST', '-H', 'content-type=application/json', '-i', bodyFile, url];
+  const extra = headers.flatMap((h) => ['-H', h]);
+  const args = [cli, '-j', '-n', '-c', String(CONNECTIONS), '-d', String(seconds), '-m', 'POST', '-H', 'content-type=application/json', ...extra, '-i', bodyFile, url];
   return new Promise((resolveRun, reject) => {
     const child = spawn(process.execPath, args, { stdio: ['ignore', 'pipe', 'inherit'] });
     let out = '';
@@ -125,9 +188,18 @@ function load(url: string, bodyFile: string, seconds: number): Promise<Autocanno
   });
 }
 
-async function measure(name: string, eventsPerRequest: number, url: string, bodyFile: string, server: ChildProcess, broker?: ChildProcess): Promise<Run> {
+async function measure(
+  name: string,
+  eventsPerRequest: number,
+  url: string,
+  bodyFile: string,
+  server: ChildProcess,
+  broker?: ChildProcess,
+  headers: string[] = [],
+  seconds = DURATION_S,
+): Promise<Run> {
   const before = [cpuTicks(server), cpuTicks(broker)];
-  const r = await load(url, bodyFile, DURATION_S);
+  const r = await load(url, bodyFile, seconds, headers);
   const after = [cpuTicks(server), cpuTicks(broker)];
   const perRequestUs = (i: number) => {
     const [b, a] = [before[i], after[i]];
@@ -169,6 +241,22 @@ function printTable(runs: Run[]): void {
       `| ${r.name} | ${fmt(rps)} | ${fmt(rps * r.eventsPerRequest)} | ${r.p50} | ${r.p99} | ${r.failed} | ${((rps * r.eventsPerRequest) / ceiling).toFixed(2)} | ${us(r.serverCpuUs, r)} | ${us(r.brokerCpuUs, r)} |`,
     );
   }
+}
+
+/** The interleaved rounds: each variant's median over the rounds, and the ratios to the baseline. */
+function printAb(rounds: Run[][]): void {
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+  console.log(`\ninterleaved A/B: ${rounds.length} rounds of ${AB_S} s per variant, ${CONNECTIONS} connections; median over the rounds\n`);
+  console.log('| variant | req/s | ÷ baseline | server CPU µs/event | added µs/event | per-round req/s |');
+  console.log('|---|---:|---:|---:|---:|---|');
+  const variants = rounds[0]!.map((_, i) => rounds.map((r) => r[i]!));
+  const rps = variants.map((runsOf) => median(runsOf.map((r) => r.ok / r.seconds)));
+  const cpu = variants.map((runsOf) => median(runsOf.map((r) => r.serverCpuUs ?? NaN)));
+  variants.forEach((runsOf, i) => {
+    console.log(
+      `| ${runsOf[0]!.name} | ${fmt(rps[i]!)} | ${(rps[i]! / rps[0]!).toFixed(2)} | ${cpu[i]!.toFixed(1)} | ${(cpu[i]! - cpu[0]!).toFixed(1)} | ${runsOf.map((r) => fmt(r.ok / r.seconds)).join(', ')} |`,
+    );
+  });
 }
 
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');

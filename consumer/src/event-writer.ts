@@ -9,6 +9,7 @@ import {
   type InsertedEvent,
   type Knex,
 } from '@sitestream/db';
+import { contextArrays, CONTEXT_SQL } from './context-columns';
 import type { DecodedRecord, Poison } from './record-decoder';
 
 export interface BatchInput {
@@ -181,13 +182,13 @@ async function insertEvents(trx: Knex.Transaction, records: DecodedRecord[], par
   // One statement with one array parameter per column: no 65535-parameter limit, no giant VALUES list to plan.
   const result = await trx.raw<{ rows: InsertedEvent[] }>(
     `INSERT INTO analytics.website_events
-       (site_id, event_type, path, user_id, "timestamp", event_id, received_at, kafka_partition, kafka_offset)
-     SELECT s, t, p, u, ts, id, r, ?, o
-     FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::uuid[], ?::timestamptz[], ?::bigint[])
-       AS x(s, t, p, u, ts, id, r, o)
+       (site_id, event_type, path, user_id, "timestamp", event_id, received_at, kafka_partition, kafka_offset, ${CONTEXT_SQL.columns})
+     SELECT s, t, p, u, ts, id, r, ?, o, ${CONTEXT_SQL.aliases}
+     FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::uuid[], ?::timestamptz[], ?::bigint[], ${CONTEXT_SQL.unnestParams})
+       AS x(s, t, p, u, ts, id, r, o, ${CONTEXT_SQL.aliases})
      ON CONFLICT (site_id, event_id) DO NOTHING
      RETURNING ${ROLLUP_RETURNING}`,
-    [partition, cols.site, cols.type, cols.path, cols.user, cols.ts, cols.id, cols.received, cols.offset],
+    [partition, cols.site, cols.type, cols.path, cols.user, cols.ts, cols.id, cols.received, cols.offset, ...contextArrays(records.map((r) => r.event!))],
   );
   return result.rows;
 }

@@ -1,6 +1,7 @@
 import type { Express } from 'express';
 import type { Registry } from 'prom-client';
 import { createBaseApp, finishApp, mountOpsRoutes, requestMetrics, type Config, type Lifecycle, type Logger } from '@sitestream/shared';
+import type { Enricher } from './enrich/enricher';
 import type { EventPublisher } from './event-publisher';
 import { eventRoutes } from './event.routes';
 import { trackerRoutes } from './tracker.routes';
@@ -11,6 +12,7 @@ export interface IngestDeps {
   registry: Registry;
   lifecycle: Lifecycle;
   publisher: EventPublisher;
+  enricher: Enricher;
   now?: () => number;
 }
 

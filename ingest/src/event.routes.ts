@@ -8,22 +8,27 @@ import {
   toAppError,
   validateEventInput,
   type Config,
+  type EventContext,
   type EventInput,
   type EventMessage,
   type FieldError,
 } from '@sitestream/shared';
+import type { Request } from 'express';
 import { jsonBody } from './body';
+import type { Enricher, RequestFacts } from './enrich/enricher';
 import type { EventPublisher, OutgoingMessage } from './event-publisher';
 
 export interface EventRoutesDeps {
   config: Config;
   publisher: EventPublisher;
+  enricher: Enricher;
   registry: Registry;
   now?: () => number;
 }
 
 type ItemResult =
   | { index: number; status: 'accepted'; event_id: string }
+  | { index: number; status: 'ignored'; reason: 'bot' }
   | { index: number; status: 'rejected'; error: { code: string; message: string; details?: FieldError[] } };
 
 /**
@@ -31,7 +36,7 @@ type ItemResult =
  * 202 only after the broker acknowledged it.
  */
 export function eventRoutes(deps: EventRoutesDeps): Router {
-  const { config, publisher } = deps;
+  const { config, publisher, enricher } = deps;
   const now = deps.now ?? Date.now;
   const accepted = new Counter({
     name: 'sitestream_ingest_events_accepted_total',
@@ -46,6 +51,12 @@ export function eventRoutes(deps: EventRoutesDeps): Router {
   });
   // Codes come from the error catalog, routes from this file: a bounded label set. 503s by code are the
   // overload answers (OVERLOADED, BROKER_UNAVAILABLE, SHUTTING_DOWN).
+  const ignored = new Counter({
+    name: 'sitestream_ingest_events_ignored_total',
+    help: 'Valid events answered 202 but not stored, by reason (bot: a crawler, preview fetcher, probe or headless browser)',
+    labelNames: ['reason'] as const,
+    registers: [deps.registry],
+  });
   const refusedRequests = new Counter({
     name: 'sitestream_ingest_requests_refused_total',
     help: 'Requests answered with an error status, by route, status and error code',
@@ -58,7 +69,8 @@ export function eventRoutes(deps: EventRoutesDeps): Router {
     next(appError);
   };
 
-  const toMessage = (event: EventInput, receivedAt: string): { message: OutgoingMessage; eventId: string } => {
+  // Built field by field: the input's user_agent and ip never reach the message.
+  const toMessage = (event: EventInput, context: EventContext, receivedAt: string): { message: OutgoingMessage; eventId: string } => {
     const body: EventMessage = {
       event_id: event.event_id ?? randomUUID(),
       site_id: event.site_id,
@@ -67,6 +79,7 @@ export function eventRoutes(deps: EventRoutesDeps): Router {
       user_id: event.user_id,
       timestamp: event.timestamp,
       received_at: receivedAt,
+      ...context,
     };
     return { message: { key: body.site_id, value: JSON.stringify(body) }, eventId: body.event_id };
   };
@@ -82,7 +95,13 @@ export function eventRoutes(deps: EventRoutesDeps): Router {
       rejected.inc({ reason: 'invalid' });
       throw Errors.invalidEvent(result.errors);
     }
-    const { message, eventId } = toMessage(result.value, new Date(now()).toISOString());
+    const enriched = enricher.enrich(result.value, requestFacts(req));
+    if (enriched.bot) {
+      ignored.inc({ reason: 'bot' });
+      res.status(202).json({ status: 'ignored', reason: 'bot' });
+      return;
+    }
+    const { message, eventId } = toMessage(result.value, enriched.context, new Date(now()).toISOString());
     try {
       await publisher.publish([message])[0];
     } catch (err) {
@@ -110,12 +129,22 @@ export function eventRoutes(deps: EventRoutesDeps): Router {
     const results: ItemResult[] = new Array(events.length);
     const valid: { index: number; message: OutgoingMessage; eventId: string }[] = [];
     const p = policy();
+    const facts = requestFacts(req);
+    let bots = 0;
     events.forEach((event, index) => {
       const v = validateEventInput(event, p, `events/${index}`);
-      if (v.ok) valid.push({ index, ...toMessage(v.value, receivedAt) });
-      else results[index] = { index, status: 'rejected', error: Errors.invalidEvent(v.errors).toJSON().error };
+      if (!v.ok) {
+        results[index] = { index, status: 'rejected', error: Errors.invalidEvent(v.errors).toJSON().error };
+        return;
+      }
+      const enriched = enricher.enrich(v.value, facts);
+      if (enriched.bot) {
+        bots++;
+        results[index] = { index, status: 'ignored', reason: 'bot' };
+      } else valid.push({ index, ...toMessage(v.value, enriched.context, receivedAt) });
     });
-    rejected.inc({ reason: 'invalid' }, events.length - valid.length);
+    rejected.inc({ reason: 'invalid' }, events.length - valid.length - bots);
+    ignored.inc({ reason: 'bot' }, bots);
 
     let outcomes: PromiseSettledResult<void>[] = [];
     if (valid.length > 0) outcomes = await Promise.allSettled(publisher.publish(valid.map((v) => v.message)));
@@ -133,16 +162,21 @@ export function eventRoutes(deps: EventRoutesDeps): Router {
       }
     });
     accepted.inc(acceptedCount);
-    const rejectedCount = events.length - acceptedCount;
-    // 202: all accepted. 207: some accepted. Otherwise the status of why none was: 503 (retry) or 400.
-    const status = rejectedCount === 0 ? 202 : acceptedCount > 0 ? 207 : failure ? failure.status : 400;
+    const rejectedCount = events.length - acceptedCount - bots;
+    // 202: none rejected (accepted or ignored as bots). 207: some taken. Otherwise why none was: 503 (retry) or 400.
+    const taken = acceptedCount + bots;
+    const status = rejectedCount === 0 ? 202 : taken > 0 ? 207 : failure ? failure.status : 400;
     if (failure?.retryAfterSeconds !== undefined) res.set('Retry-After', String(failure.retryAfterSeconds));
-    if (acceptedCount === 0) refusedRequests.inc({ route: '/events', status: String(status), code: failure ? failure.code : 'INVALID_EVENT' });
-    res.status(status).json({ accepted: acceptedCount, rejected: rejectedCount, results });
+    if (taken === 0) refusedRequests.inc({ route: '/events', status: String(status), code: failure ? failure.code : 'INVALID_EVENT' });
+    res.status(status).json({ accepted: acceptedCount, rejected: rejectedCount, ignored: bots, results });
   });
 
   router.use(['/event', '/events'], countRefusal);
   return router;
+}
+
+function requestFacts(req: Request): RequestFacts {
+  return { ip: req.ip, userAgent: req.get('user-agent') };
 }
 
 function reasonOf(err: unknown): string {

@@ -13,6 +13,8 @@ import {
   type RunningService,
 } from '@sitestream/shared';
 import { createIngestApp } from './app';
+import { Enricher } from './enrich/enricher';
+import { CountryLookup, defaultCountryDatabase } from './enrich/geoip';
 import { EventPublisher } from './event-publisher';
 
 const REQUEST_TIMEOUT_MS = 30_000;
@@ -41,7 +43,10 @@ export async function startIngestService(config: Config, logger: Logger): Promis
     registry,
   );
   lifecycle.add(publisher);
-  const app = createIngestApp({ config, logger, registry, lifecycle, publisher });
+  const countries = new CountryLookup(config.GEOIP_COUNTRY_DB || defaultCountryDatabase(), logger.child({ component: 'geoip' }));
+  lifecycle.add(countries);
+  const enricher = new Enricher(countries);
+  const app = createIngestApp({ config, logger, registry, lifecycle, publisher, enricher });
   const server = await listen(app, config.INGEST_PORT, config.HOST);
   // A client that trickles its body cannot hold a connection (and its buffer) for Node's default 5 minutes.
   server.requestTimeout = REQUEST_TIMEOUT_MS;

@@ -32,6 +32,7 @@ const spec = {
   INGEST_BODY_LIMIT_BYTES: num({ default: 1048576, desc: 'max request body (after decompression)' }),
   INGEST_MAX_BATCH_EVENTS: num({ default: 500, desc: 'max events in one POST /events' }),
   INGEST_MAX_FUTURE_SKEW_S: num({ default: 86400, desc: 'how far in the future an event timestamp may be (client clock skew)' }),
+  GEOIP_COUNTRY_DB: str({ default: '', desc: 'MMDB country database (e.g. a GeoLite2-Country.mmdb); empty: the one shipped with ingest. Reloaded when the file changes' }),
   TRUST_PROXY_HOPS: num({ default: 0, desc: 'number of reverse proxies in front of the APIs (never "true")' }),
 
   CONSUMER_MAX_BYTES_PER_PARTITION: num({ default: 1048576, desc: 'kafkajs maxBytesPerPartition: caps a batch' }),

@@ -1,6 +1,14 @@
 import Ajv, { type ErrorObject } from 'ajv';
 import addFormats from 'ajv-formats';
 import type { FieldError } from './errors';
+import {
+  addContextFormats,
+  CONTEXT_FORMAT_MESSAGES,
+  contextInputProperties,
+  contextMessageProperties,
+  type EventContext,
+  type EventContextInput,
+} from './event-context';
 
 /** Column limits of analytics.website_events; the schema enforces the same, counted in code points as PostgreSQL counts. */
 export const LIMITS = {
@@ -12,8 +20,8 @@ export const LIMITS = {
   timestamp: 40,
 } as const;
 
-/** What a client sends. `event_id` is optional; ingest assigns one when missing. */
-export interface EventInput {
+/** What a client sends. `event_id` is optional; ingest assigns one when missing. The context fields are optional. */
+export interface EventInput extends EventContextInput {
   site_id: string;
   event_type: string;
   path: string;
@@ -22,8 +30,8 @@ export interface EventInput {
   event_id?: string;
 }
 
-/** What travels on the Kafka topic: the event with its id, and when ingest received it. */
-export interface EventMessage {
+/** What travels on the Kafka topic: the event with its id, when ingest received it, and its derived context. */
+export interface EventMessage extends EventContext {
   event_id: string;
   site_id: string;
   event_type: string;
@@ -53,6 +61,7 @@ export const eventInputSchema = {
     user_id: text(LIMITS.user_id),
     timestamp: { type: 'string', maxLength: LIMITS.timestamp, pattern: RFC3339, format: 'date-time' },
     event_id: { type: 'string', maxLength: 36, format: 'uuid' },
+    ...contextInputProperties,
   },
 } as const;
 
@@ -62,7 +71,14 @@ export const eventMessageSchema = {
   additionalProperties: false,
   required: ['event_id', 'site_id', 'event_type', 'path', 'user_id', 'timestamp', 'received_at'],
   properties: {
-    ...eventInputSchema.properties,
+    site_id: eventInputSchema.properties.site_id,
+    event_type: eventInputSchema.properties.event_type,
+    path: eventInputSchema.properties.path,
+    user_id: eventInputSchema.properties.user_id,
+    timestamp: eventInputSchema.properties.timestamp,
+    event_id: eventInputSchema.properties.event_id,
+    // Optional: messages produced before issue 12 have none of these (rolling upgrade).
+    ...contextMessageProperties,
     received_at: { type: 'string', maxLength: LIMITS.timestamp, pattern: RFC3339, format: 'date-time' },
   },
 } as const;
@@ -80,10 +96,17 @@ export function isSafeText(s: string): boolean {
  * no allErrors (stop at the first problem: cheaper and not a DoS lever), strict mode on.
  */
 function buildAjv(options: { allErrors?: boolean } = {}): Ajv {
-  const ajv = new Ajv({ strict: true, allErrors: options.allErrors ?? false, coerceTypes: false, useDefaults: false });
+  // allowUnionTypes: a prop value is a string, a number or a boolean.
+  const ajv = new Ajv({ strict: true, allowUnionTypes: true, allErrors: options.allErrors ?? false, coerceTypes: false, useDefaults: false });
   addFormats(ajv, { mode: 'full', formats: ['date-time', 'uuid'] });
-  ajv.addFormat('safe-text', { type: 'string', validate: isSafeText });
+  addEventFormats(ajv);
   return ajv;
+}
+
+/** The custom formats of the event schemas, for every Ajv that compiles them (the OpenAPI test too). */
+export function addEventFormats(ajv: Ajv): void {
+  ajv.addFormat('safe-text', { type: 'string', validate: isSafeText });
+  addContextFormats(ajv);
 }
 
 const ajv = buildAjv();
@@ -139,16 +162,26 @@ function join(prefix: string, field: string): string {
 const MESSAGES: Record<string, (e: ErrorObject) => string> = {
   required: () => 'is required',
   additionalProperties: () => 'is not an allowed field',
-  type: (e) => `must be a ${String(e.params.type)}`,
+  type: (e) => {
+    const types = [e.params.type].flat().join(' or ');
+    return `must be ${/^[aeiou]/.test(types) ? 'an' : 'a'} ${types}`;
+  },
+  maxProperties: (e) => `must have at most ${String(e.params.limit)} keys`,
+  not: () => 'is a reserved name',
   minLength: () => 'must not be empty',
   maxLength: (e) => `must be at most ${String(e.params.limit)} characters`,
-  pattern: () => 'must be an RFC 3339 date-time with a time zone offset, e.g. 2025-11-16T10:00:00Z',
+  pattern: (e) =>
+    e.instancePath === '/country' ? 'must be an ISO 3166-1 alpha-2 code' : 'must be an RFC 3339 date-time with a time zone offset, e.g. 2025-11-16T10:00:00Z',
   format: (e) => {
     switch (e.params.format) {
       case 'date-time':
         return 'must be an RFC 3339 date-time with a time zone offset, e.g. 2025-11-16T10:00:00Z';
       case 'uuid':
         return 'must be a UUID';
+      case 'http-url':
+      case 'dns-name':
+      case 'ip':
+        return CONTEXT_FORMAT_MESSAGES[String(e.params.format)]!;
       default:
         return 'must not contain control characters or unpaired surrogates';
     }
@@ -163,10 +196,11 @@ function toFieldErrors(errors: ErrorObject[] | null | undefined, prefix: string)
     if (e.keyword === 'required') field = join(field, String(e.params.missingProperty));
     // The offending key comes from the client: cap its length before echoing it.
     if (e.keyword === 'additionalProperties') field = join(field, String(e.params.additionalProperty).slice(0, 64));
+    // A bad key of props: ajv reports it on props itself, with the key beside.
+    const propertyName = (e as ErrorObject & { propertyName?: string }).propertyName ?? (e.params.propertyName as string | undefined);
+    if (propertyName !== undefined) field = join(field, propertyName.slice(0, 64) || '""');
     const describe = MESSAGES[e.keyword];
-    return {
-      field: join(prefix, field) || '(body)',
-      message: field === '' && e.keyword === 'type' ? 'must be a JSON object' : describe ? describe(e) : (e.message ?? 'is invalid'),
-    };
+    const message = field === '' && e.keyword === 'type' ? 'must be a JSON object' : describe ? describe(e) : (e.message ?? 'is invalid');
+    return { field: join(prefix, field) || '(body)', message: propertyName !== undefined ? `key ${message}` : message };
   }).filter((d) => !seen.has(d.field) && seen.add(d.field));
 }

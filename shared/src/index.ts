@@ -1,5 +1,6 @@
 export * from './config';
 export * from './errors';
+export * from './event-context';
 export * from './event-schema';
 export * from './http';
 export * from './kafka';

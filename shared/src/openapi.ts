@@ -86,6 +86,13 @@ const schemas = {
     required: ['status', 'event_id'],
     properties: { status: { const: 'accepted' }, event_id: { type: 'string', format: 'uuid' } },
   },
+  Ignored: {
+    type: 'object',
+    additionalProperties: false,
+    required: ['status', 'reason'],
+    description: 'a valid event from a bot (crawler, preview fetcher, monitoring probe, headless browser): answered 202, not stored',
+    properties: { status: { const: 'ignored' }, reason: { const: 'bot' } },
+  },
   EventBatch: {
     type: 'object',
     additionalProperties: false,
@@ -99,6 +106,7 @@ const schemas = {
     properties: {
       accepted: count,
       rejected: count,
+      ignored: { ...count, description: 'events from bots: not stored, not an error' },
       results: {
         type: 'array',
         items: {
@@ -107,8 +115,9 @@ const schemas = {
           required: ['index', 'status'],
           properties: {
             index: count,
-            status: { enum: ['accepted', 'rejected'] },
+            status: { enum: ['accepted', 'rejected', 'ignored'] },
             event_id: { type: 'string', format: 'uuid' },
+            reason: { const: 'bot' },
             error: { $ref: '#/components/schemas/Error/properties/error' },
           },
         },
@@ -172,7 +181,7 @@ const paths = {
       operationId: 'postEvent',
       requestBody: { required: true, content: { 'application/json': { schema: ref('EventInput') }, 'text/plain': { schema: ref('EventInput') } } },
       responses: {
-        '202': json(ref('Accepted'), 'the Kafka broker acknowledged the event (acks=all)'),
+        '202': json({ oneOf: [ref('Accepted'), ref('Ignored')] }, 'the Kafka broker acknowledged the event (acks=all), or it came from a bot and was ignored'),
         '400': json(ref('Error'), 'invalid event; every bad field is named in details'),
         ...ingestErrors,
         '503': json(ref('Error'), 'not handed to Kafka in time, or ingest is overloaded; retry with the same event_id', retryAfter),
@@ -186,7 +195,7 @@ const paths = {
       operationId: 'postEvents',
       requestBody: { required: true, content: { 'application/json': { schema: ref('EventBatch') }, 'text/plain': { schema: ref('EventBatch') } } },
       responses: {
-        '202': json(ref('BatchResult'), 'every event accepted'),
+        '202': json(ref('BatchResult'), 'every event accepted (or ignored as a bot)'),
         '207': json(ref('BatchResult'), 'some events accepted'),
         '400': json({ oneOf: [ref('BatchResult'), ref('Error')] }, 'no event valid (per-item results), or the envelope is invalid'),
         ...ingestErrors,

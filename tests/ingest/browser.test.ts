@@ -16,7 +16,12 @@ const CHROMIUM_ARGS = [
   '--disable-quic',
   '--disable-component-update',
   '--disable-sync',
+  // A second host name for the same loopback server: the page a visitor arrives from.
+  '--host-resolver-rules=MAP referrer.test 127.0.0.1',
 ];
+// A desktop Chrome's agent, as a visitor's browser sends it: headless Chromium's own (HeadlessChrome/…) is a
+// bot's, and ingest would rightly ignore its events.
+const USER_AGENT = 'Mozilla/5.0 (X11; Linux x86_64) AppleWebKit/537.36 (KHTML, like Gecko) Chrome/131.0.0.0 Safari/537.36';
 
 const TRACKER_LOADED = "'sitestream' in window";
 
@@ -25,6 +30,17 @@ interface StoredEvent {
   path: string;
   user_id: string;
   timestamp: Date;
+  hostname: string | null;
+  referrer: string | null;
+  source: string | null;
+  utm_source: string | null;
+  utm_medium: string | null;
+  utm_campaign: string | null;
+  browser: string | null;
+  os: string | null;
+  device: string | null;
+  country: string | null;
+  props: Record<string, unknown> | null;
 }
 
 /**
@@ -55,7 +71,7 @@ describe('the tracker in a real browser', () => {
     const address = site.address();
     siteUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
     profile = mkdtempSync(join(tmpdir(), 'sitestream-chromium-'));
-    browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS });
+    browser = await chromium.launchPersistentContext(profile, { executablePath: CHROMIUM, headless: true, args: CHROMIUM_ARGS, userAgent: USER_AGENT });
   }, 120_000);
   afterAll(async () => {
     await browser?.close();
@@ -73,12 +89,20 @@ describe('the tracker in a real browser', () => {
   }
 
   const rowsOf = (siteId: string) =>
-    pipeline.db<StoredEvent>('analytics.website_events').where('site_id', siteId).select('event_type', 'path', 'user_id', 'timestamp').orderBy('timestamp');
+    pipeline.db<StoredEvent>('analytics.website_events').where('site_id', siteId).select('*').orderBy('timestamp');
 
   it('sends page views on load and on SPA navigation, and custom events, all kept in PostgreSQL and /stats', async () => {
-    const page = await open('browser-shop');
+    // The visitor arrives from another host, on a campaign link whose query also holds a click id.
+    const page = await browser.newPage();
+    watch(page);
+    const bodies: string[] = [];
+    page.on('request', (r) => r.url().endsWith('/event') && bodies.push(r.postData() ?? ''));
+    const port = new URL(siteUrl).port;
+    await page.goto(`http://referrer.test:${port}/from?site=browser-shop&secret=from-query`);
+    await page.click('#go');
+    await page.waitForFunction(TRACKER_LOADED);
     await page.click('#pricing'); // pushState
-    await page.evaluate("window.sitestream.track('signup')");
+    await page.evaluate("window.sitestream.track('signup', { plan: 'pro', seats: 2, bad: null, nested: { a: 1 }, constructor: 'x', [''.padEnd(301, 'k')]: 1 })");
     await page.goBack(); // popstate back to /
     await page.evaluate("history.replaceState({}, '', '/')"); // same path: not a new page view
     const userId = await page.evaluate("localStorage.getItem('sitestream_uid')");
@@ -90,6 +114,27 @@ describe('the tracker in a real browser', () => {
     }, { what: 'four events from the browser in PostgreSQL' });
     expect(rows.map((r) => `${r.event_type} ${r.path}`).sort()).toEqual(['page_view /', 'page_view /', 'page_view /pricing', 'signup /pricing']);
     expect(new Set(rows.map((r) => r.user_id))).toEqual(new Set([userId]));
+    // Context: the referrer (its origin: Chromium's default referrer policy trims cross-origin referrers) only on
+    // the first page view; utm_* whenever the URL has them; props on the custom event, the unsendable ones dropped.
+    const device = { hostname: '127.0.0.1', browser: 'Chrome', os: 'Linux', device: 'Desktop', country: null };
+    const none = { referrer: null, source: null, utm_source: null, utm_medium: null, utm_campaign: null, props: null };
+    const campaign = { utm_medium: 'email', utm_campaign: 'launch' };
+    const contextOf = (r: StoredEvent): { event: string; referrer?: unknown } => ({
+      event: `${r.event_type} ${r.path}`,
+      ...Object.fromEntries(['hostname', 'referrer', 'source', 'utm_source', 'utm_medium', 'utm_campaign', 'browser', 'os', 'device', 'country', 'props'].map((k) => [k, r[k as keyof StoredEvent]])),
+    });
+    const byEvent = (a: { event: string; referrer?: unknown }, b: { event: string; referrer?: unknown }) =>
+      `${a.event} ${String(a.referrer)}`.localeCompare(`${b.event} ${String(b.referrer)}`);
+    expect(rows.map(contextOf).sort(byEvent)).toEqual(
+      [
+        { event: 'page_view /', ...device, ...none, ...campaign, referrer: `http://referrer.test:${port}/`, source: 'referrer.test' },
+        { event: 'page_view /', ...device, ...none, ...campaign },
+        { event: 'page_view /pricing', ...device, ...none },
+        { event: 'signup /pricing', ...device, ...none, props: { plan: 'pro', seats: 2 } },
+      ].sort(byEvent),
+    );
+    // Nothing else of either query string left the page.
+    expect(bodies.filter((b) => /gclid|secret|from-query/.test(b))).toEqual([]);
     expect(sentAs.get(page)).toEqual(['ping', 'ping', 'ping', 'ping']);
 
     const date = rows[0]!.timestamp.toISOString().slice(0, 10);
@@ -186,8 +231,15 @@ describe('the tracker in a real browser', () => {
 /** A tiny "shop" on its own origin: every path serves the same SPA shell that embeds the tracker. */
 function serveShop(ingestUrl: string): Promise<Server> {
   const server = createServer((req, res) => {
-    const siteId = new URL(req.url ?? '/', 'http://x').searchParams.get('site') ?? 'none';
+    const url = new URL(req.url ?? '/', 'http://x');
+    const siteId = url.searchParams.get('site') ?? 'none';
     res.writeHead(200, { 'content-type': 'text/html; charset=utf-8' });
+    if (url.pathname === '/from') {
+      // The page a visitor comes from (served as referrer.test): a campaign link into the shop on 127.0.0.1.
+      const shop = `http://127.0.0.1:${req.socket.localPort}/?site=${siteId}&utm_medium=email&utm_campaign=launch&gclid=secret-click-id`;
+      res.end(`<!doctype html><html><body><a id="go" href="${shop.replace(/&/g, '&amp;')}">shop</a></body></html>`);
+      return;
+    }
     res.end(`<!doctype html>
 <html><head><title>shop</title>
 <script defer src="${ingestUrl}/tracker.js" data-site-id="${siteId}"></script>

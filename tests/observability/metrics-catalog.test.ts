@@ -51,6 +51,7 @@ beforeAll(async () => {
   expect((await postJson(`${pipeline.ingestUrl}/event`, event(0))).status).toBe(202);
   expect((await postJson(`${pipeline.ingestUrl}/event`, { site_id: 'x' })).status).toBe(400);
   expect((await postJson(`${pipeline.ingestUrl}/events`, { events: [event(1), event(2), { path: 1 }] })).status).toBe(207);
+  expect((await postJson(`${pipeline.ingestUrl}/event`, { ...event(3), user_agent: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)' })).body.status).toBe('ignored');
   await fetch(`${pipeline.reportingUrl}/stats?site_id=catalog-site-1&date=2025-01-01`);
   await fetch(`${pipeline.reportingUrl}/stats?date=not-a-date`);
   const logger = createLogger(pipeline.config, 'test');

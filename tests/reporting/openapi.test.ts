@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import { isSafeText, openApiDocument } from '@sitestream/shared';
+import { addEventFormats, openApiDocument } from '@sitestream/shared';
 import { createTestKey, getJson, postJson, startPipeline, type Pipeline } from '../helpers/pipeline';
 import { countRows } from '../helpers/test-database';
 import { waitFor } from '../helpers/wait-for';
@@ -38,7 +38,7 @@ describe('OpenAPI document', () => {
     // OpenAPI 3.1 schemas are JSON Schema; the keywords used here are ones draft-07 ajv knows too.
     ajv = new Ajv({ strict: false, allErrors: true });
     addFormats(ajv);
-    ajv.addFormat('safe-text', { type: 'string', validate: isSafeText });
+    addEventFormats(ajv);
     ajv.addSchema(JSON.parse(JSON.stringify(openApiDocument)), DOC_ID);
   });
   afterAll(async () => {
@@ -63,7 +63,13 @@ describe('OpenAPI document', () => {
     check('/events', 'post', await postJson(`${pipeline.ingestUrl}/events`, { events: [event, { ...event, user_id: 7 }] }));
     check('/events', 'post', await postJson(`${pipeline.ingestUrl}/events`, { events: [{ ...event, user_id: 7 }] }));
     check('/events', 'post', await postJson(`${pipeline.ingestUrl}/events`, { nope: [] }));
-    expect(seen).toEqual(['post /event 202', 'post /event 400', 'post /events 202', 'post /events 207', 'post /events 400', 'post /events 400']);
+    // Bots: answered 202 "ignored", alone and as a batch item; never stored (the 4 rows below stay 4).
+    const bot = { ...event, user_agent: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)', props: { plan: 'pro' } };
+    const ignored = await postJson(`${pipeline.ingestUrl}/event`, bot);
+    expect(ignored.body).toEqual({ status: 'ignored', reason: 'bot' });
+    check('/event', 'post', ignored);
+    check('/events', 'post', await postJson(`${pipeline.ingestUrl}/events`, { events: [bot, { ...event, user_id: 7 }] }));
+    expect(seen).toEqual(['post /event 202', 'post /event 400', 'post /events 202', 'post /events 207', 'post /events 400', 'post /events 400', 'post /event 202', 'post /events 207']);
   });
 
   it('describes every /stats answer: day, range, 400, 401, 404 and 429', async () => {

@@ -4,7 +4,7 @@ export { migrateLatest, migrateRollbackAll } from './migrate';
 export { applyRollups, recomputeRollups, ROLLUP_RETURNING, ROLLUP_TABLES, type InsertedEvent, type RecomputeScope } from './rollups';
 export { lockSite, lockSitesForWrite, SITE_LOCK_TIMEOUT } from './site-lock';
 export { applyVisits, recomputeVisits, VISIT_TABLES } from './visits';
-export { STORED_ATTRIBUTES, VISIT_ATTRIBUTES, type VisitAttribute } from './visit-attributes';
+export { CONTEXT_COLUMNS, STORED_ATTRIBUTES, VISIT_ATTRIBUTES, type VisitAttribute } from './visit-attributes';
 export { rebuildRollups, type RebuildOptions, type RebuildSummary } from './rebuild-rollups';
 export { canonicalTimeZone, listSites, setSiteRetention, setSiteTimeZone, type SiteRow, type ZoneChange } from './site-time-zones';
 export { readPositions } from './partition-positions';

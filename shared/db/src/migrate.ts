@@ -3,6 +3,7 @@ import * as initial from './migrations/001_website_events';
 import * as sitesAndRollups from './migrations/002_sites_and_rollups';
 import * as apiKeys from './migrations/003_api_keys';
 import * as deadLetterOutbox from './migrations/004_dead_letter_outbox';
+import * as eventContext from './migrations/005_event_context';
 import * as visits from './migrations/006_visits';
 import * as dataLifecycle from './migrations/007_data_lifecycle';
 
@@ -18,6 +19,7 @@ const migrations: Record<string, Migration> = {
   '002_sites_and_rollups': sitesAndRollups,
   '003_api_keys': apiKeys,
   '004_dead_letter_outbox': deadLetterOutbox,
+  '005_event_context': eventContext,
   '006_visits': visits,
   '007_data_lifecycle': dataLifecycle,
 };

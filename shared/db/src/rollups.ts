@@ -1,4 +1,5 @@
 import type { Knex } from './connection';
+import { STORED_ATTRIBUTES, type VisitAttribute } from './visit-attributes';
 import { applyVisits } from './visits';
 
 /**
@@ -51,9 +52,12 @@ user_counts AS (
  * Timestamps come back as text so no precision is lost on the way through JavaScript (a Date has milliseconds,
  * PostgreSQL microseconds: 23:59:59.9999995 is stored as the next day).
  */
-export const ROLLUP_RETURNING = `site_id, event_type, path, user_id, "timestamp"::text AS ts, event_id, kafka_partition, received_at::text AS received_at`;
+export const ROLLUP_RETURNING = `site_id, event_type, path, user_id, "timestamp"::text AS ts, event_id, kafka_partition, received_at::text AS received_at, ${STORED_ATTRIBUTES.join(', ')}`;
 
-export interface InsertedEvent {
+/** A visit's attributes come from its first event's context (visit-attributes.ts). */
+export type InsertedEvent = InsertedCore & { [K in VisitAttribute]?: string | null };
+
+interface InsertedCore {
   site_id: string;
   event_type: string;
   path: string;

@@ -1,8 +1,10 @@
 /**
- * A visit's attributes: those of its first event (by timestamp, ties by event_id). Listed once: the visits
- * table has one nullable column per name (migration 006), and the visit SQL (visits.ts) carries each one.
+ * The context an event carries (text columns of analytics.website_events, migration 005; props aside), and a
+ * visit's attributes: those of its first event (by timestamp, ties by event_id). Listed once: the visits table has
+ * one nullable column per name (migration 006), the visit SQL (visits.ts) carries each one, and the writer
+ * inserts them (consumer/src/context-columns.ts).
  */
-export const VISIT_ATTRIBUTES = [
+export const CONTEXT_COLUMNS = [
   'hostname',
   'referrer',
   'source',
@@ -17,12 +19,10 @@ export const VISIT_ATTRIBUTES = [
   'country',
 ] as const;
 
+/** A visit inherits every context column of its first event. */
+export const VISIT_ATTRIBUTES = CONTEXT_COLUMNS;
+
 export type VisitAttribute = (typeof VISIT_ATTRIBUTES)[number];
 
-/**
- * The attributes website_events stores and the writer's INSERT … RETURNING gives back (InsertedEvent).
- * THE ONE PLACE TO WIRE THEM: until the events carry their context (issue 12, migration 005) none does, and
- * visits get NULL. When it lands: list them here (all of VISIT_ATTRIBUTES) and add them to ROLLUP_RETURNING and
- * InsertedEvent (rollups.ts); the live merge and the rebuild both read this list.
- */
-export const STORED_ATTRIBUTES: readonly VisitAttribute[] = [];
+/** The attributes website_events stores and the writer's INSERT … RETURNING gives back (InsertedEvent): all. */
+export const STORED_ATTRIBUTES: readonly VisitAttribute[] = VISIT_ATTRIBUTES;
