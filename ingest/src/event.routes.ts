@@ -13,6 +13,7 @@ import {
   type FieldError,
 } from '@sitestream/shared';
 import { jsonBody } from './body';
+import { BodyBudget } from './read-body';
 import type { EventPublisher, OutgoingMessage } from './event-publisher';
 
 export interface EventRoutesDeps {
@@ -73,10 +74,12 @@ export function eventRoutes(deps: EventRoutesDeps): Router {
   const policy = () => ({ maxFutureMs: now() + config.INGEST_MAX_FUTURE_SKEW_S * 1000 });
 
   const router = Router();
+  // One budget for both routes: bounds the bytes all unfinished bodies of this process hold together.
+  const readJson = jsonBody(config.INGEST_BODY_LIMIT_BYTES, new BodyBudget(config.INGEST_MAX_PENDING_BODY_BYTES));
   const corsForBeacons = cors({ origin: '*', methods: ['POST'], allowedHeaders: ['Content-Type'], maxAge: 86400 });
   router.options(['/event', '/events'], corsForBeacons);
 
-  router.post('/event', corsForBeacons, ...jsonBody(config.INGEST_BODY_LIMIT_BYTES), async (req, res) => {
+  router.post('/event', corsForBeacons, ...readJson, async (req, res) => {
     const result = validateEventInput(req.body, policy());
     if (!result.ok) {
       rejected.inc({ reason: 'invalid' });
@@ -93,7 +96,7 @@ export function eventRoutes(deps: EventRoutesDeps): Router {
     res.status(202).json({ status: 'accepted', event_id: eventId });
   });
 
-  router.post('/events', corsForBeacons, ...jsonBody(config.INGEST_BODY_LIMIT_BYTES), async (req, res) => {
+  router.post('/events', corsForBeacons, ...readJson, async (req, res) => {
     const events = (req.body as { events?: unknown } | null)?.events;
     const extra = req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? Object.keys(req.body as object).filter((k) => k !== 'events') : [];
     if (!Array.isArray(events) || extra.length > 0) {

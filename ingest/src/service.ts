@@ -15,8 +15,6 @@ import {
 import { createIngestApp } from './app';
 import { EventPublisher } from './event-publisher';
 
-const REQUEST_TIMEOUT_MS = 30_000;
-
 /** Wires the ingest service from validated config: Kafka producer → publisher → HTTP app → listening server. */
 export async function startIngestService(config: Config, logger: Logger): Promise<RunningService & { publisher: EventPublisher }> {
   const registry = createMetricsRegistry('ingest');
@@ -42,9 +40,7 @@ export async function startIngestService(config: Config, logger: Logger): Promis
   );
   lifecycle.add(publisher);
   const app = createIngestApp({ config, logger, registry, lifecycle, publisher });
-  const server = await listen(app, config.INGEST_PORT, config.HOST);
-  // A client that trickles its body cannot hold a connection (and its buffer) for Node's default 5 minutes.
-  server.requestTimeout = REQUEST_TIMEOUT_MS;
+  const server = await listen(app, config.INGEST_PORT, config.HOST, config);
   const http = serverComponent('http', server);
   // Components close in reverse: first stop accepting and send what lingers, so every request in flight gets
   // its answer (202, or 503 if the broker does not ack) before the server finishes closing; then disconnect.

@@ -19,7 +19,7 @@ export async function startReportingService(config: Config, logger: Logger): Pro
   const db = createDb({ ...config, DB_STATEMENT_TIMEOUT_MS: config.REPORTING_STATEMENT_TIMEOUT_MS }, logger, 'sitestream-reporting');
   lifecycle.add({ id: 'db', isReady: async () => (await db.raw('SELECT 1'), true), close: () => db.destroy() });
   const app = createReportingApp({ config, logger, registry, lifecycle, db });
-  const server = await listen(app, config.REPORTING_PORT, config.HOST);
+  const server = await listen(app, config.REPORTING_PORT, config.HOST, config);
   lifecycle.add(serverComponent('http', server));
   return { url: serverUrl(server), lifecycle, stop: () => lifecycle.shutdown('stop') };
 }

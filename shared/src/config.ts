@@ -32,6 +32,11 @@ const spec = {
   INGEST_BODY_LIMIT_BYTES: num({ default: 1048576, desc: 'max request body (after decompression)' }),
   INGEST_MAX_BATCH_EVENTS: num({ default: 500, desc: 'max events in one POST /events' }),
   INGEST_MAX_FUTURE_SKEW_S: num({ default: 86400, desc: 'how far in the future an event timestamp may be (client clock skew)' }),
+  HTTP_HEADERS_TIMEOUT_MS: num({ default: 10000, desc: 'a client must send its request headers within this time, or its connection is closed' }),
+  HTTP_REQUEST_TIMEOUT_MS: num({ default: 30000, desc: 'a client must send its whole request (headers and body) within this time, or it gets 408 and its connection is closed' }),
+  HTTP_KEEP_ALIVE_TIMEOUT_MS: num({ default: 5000, desc: 'an idle keep-alive connection is closed after this time' }),
+  HTTP_MAX_CONNECTIONS: num({ default: 2000, desc: 'open connections per HTTP listener; past it new connections are closed at once' }),
+  INGEST_MAX_PENDING_BODY_BYTES: num({ default: 67108864, desc: 'bytes held for request bodies still arriving (after decompression), per ingest process; past it a body is refused 503 OVERLOADED' }),
   TRUST_PROXY_HOPS: num({ default: 0, desc: 'number of reverse proxies in front of the APIs (never "true")' }),
 
   CONSUMER_MAX_BYTES_PER_PARTITION: num({ default: 1048576, desc: 'kafkajs maxBytesPerPartition: caps a batch' }),
@@ -66,6 +71,13 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   const config = { ...cleaned } as unknown as Config & Record<string, unknown>;
   if (config.KAFKA_TOPIC_PARTITIONS < 1) problems.push('KAFKA_TOPIC_PARTITIONS: must be >= 1');
   if (config.INGEST_BATCH_MAX_MESSAGES < 1) problems.push('INGEST_BATCH_MAX_MESSAGES: must be >= 1');
+  if (config.HTTP_HEADERS_TIMEOUT_MS < 1 || config.HTTP_HEADERS_TIMEOUT_MS > config.HTTP_REQUEST_TIMEOUT_MS) {
+    problems.push('HTTP_HEADERS_TIMEOUT_MS: must be >= 1 and at most HTTP_REQUEST_TIMEOUT_MS');
+  }
+  if (config.HTTP_MAX_CONNECTIONS < 1) problems.push('HTTP_MAX_CONNECTIONS: must be >= 1');
+  if (config.INGEST_MAX_PENDING_BODY_BYTES < config.INGEST_BODY_LIMIT_BYTES) {
+    problems.push('INGEST_MAX_PENDING_BODY_BYTES: must be at least INGEST_BODY_LIMIT_BYTES');
+  }
   if (config.TRUST_PROXY_HOPS < 0 || !Number.isInteger(config.TRUST_PROXY_HOPS)) problems.push('TRUST_PROXY_HOPS: must be a whole number >= 0');
   if (problems.length > 0) throw Errors.invalidConfig(problems);
   return Object.freeze(config) as Config;
