@@ -8,6 +8,7 @@ import {
   pipelineTopics,
   serverComponent,
   serverUrl,
+  topicMaxMessageBytes,
   type Config,
   type Logger,
   type RunningService,
@@ -23,6 +24,9 @@ export async function startIngestService(config: Config, logger: Logger): Promis
   const admin = kafka.admin();
   await admin.connect();
   await ensureTopics(admin, pipelineTopics(config));
+  // A produce request stays below what the broker takes, with room for the request's own framing.
+  const brokerMax = await topicMaxMessageBytes(admin, config.KAFKA_TOPIC);
+  const maxBatchBytes = Math.min(config.INGEST_PRODUCE_MAX_BYTES, brokerMax === undefined ? Infinity : Math.max(1024, brokerMax - 16 * 1024));
   const producer = createProducer(kafka, { retry: { retries: 3, maxRetryTime: 1000 } });
   await producer.connect();
   const publisher = new EventPublisher(
@@ -32,7 +36,9 @@ export async function startIngestService(config: Config, logger: Logger): Promis
       topic: config.KAFKA_TOPIC,
       lingerMs: config.INGEST_LINGER_MS,
       maxBatch: config.INGEST_BATCH_MAX_MESSAGES,
+      maxBatchBytes,
       maxBuffered: config.INGEST_MAX_BUFFERED_EVENTS,
+      maxBufferedBytes: config.INGEST_MAX_BUFFERED_BYTES,
       timeoutMs: config.INGEST_PRODUCE_TIMEOUT_MS,
     },
     logger.child({ component: 'publisher' }),

@@ -29,6 +29,8 @@ const spec = {
   INGEST_LINGER_MS: num({ default: 2, desc: 'while a produce request is in flight, how long new events may wait to join the next one (an idle ingest sends at once)' }),
   INGEST_BATCH_MAX_MESSAGES: num({ default: 1000, desc: 'max events per produce request' }),
   INGEST_MAX_BUFFERED_EVENTS: num({ default: 50000, desc: 'events waiting for the broker before ingest answers 503' }),
+  INGEST_MAX_BUFFERED_BYTES: num({ default: 67108864, desc: 'bytes of events waiting for the broker before ingest answers 503' }),
+  INGEST_PRODUCE_MAX_BYTES: num({ default: 900000, desc: "bytes of records per produce request; lowered at start to the topic's max.message.bytes less a margin, so no request is too large for the broker" }),
   INGEST_BODY_LIMIT_BYTES: num({ default: 1048576, desc: 'max request body (after decompression)' }),
   INGEST_MAX_BATCH_EVENTS: num({ default: 500, desc: 'max events in one POST /events' }),
   INGEST_MAX_FUTURE_SKEW_S: num({ default: 86400, desc: 'how far in the future an event timestamp may be (client clock skew)' }),
@@ -74,6 +76,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (config.HTTP_HEADERS_TIMEOUT_MS < 1 || config.HTTP_HEADERS_TIMEOUT_MS > config.HTTP_REQUEST_TIMEOUT_MS) {
     problems.push('HTTP_HEADERS_TIMEOUT_MS: must be >= 1 and at most HTTP_REQUEST_TIMEOUT_MS');
   }
+  if (config.INGEST_PRODUCE_MAX_BYTES < 16384) problems.push('INGEST_PRODUCE_MAX_BYTES: must be >= 16384');
   if (config.HTTP_MAX_CONNECTIONS < 1) problems.push('HTTP_MAX_CONNECTIONS: must be >= 1');
   if (config.INGEST_MAX_PENDING_BODY_BYTES < config.INGEST_BODY_LIMIT_BYTES) {
     problems.push('INGEST_MAX_PENDING_BODY_BYTES: must be at least INGEST_BODY_LIMIT_BYTES');

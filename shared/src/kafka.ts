@@ -1,4 +1,4 @@
-import { Kafka, logLevel, Partitioners, type Admin, type KafkaConfig, type LogEntry, type Producer, type ProducerConfig } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, logLevel, Partitioners, type Admin, type KafkaConfig, type LogEntry, type Producer, type ProducerConfig } from 'kafkajs';
 import type { Config } from './config';
 import { kafkaBrokers } from './config';
 import type { Logger } from './logger';
@@ -93,4 +93,21 @@ export function createProducer(kafka: Kafka, overrides: ProducerConfig = {}): Pr
 export async function countTopicRecords(admin: Admin, topic: string): Promise<number> {
   const offsets = await admin.fetchTopicOffsets(topic);
   return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+}
+
+/**
+ * The topic's max.message.bytes (the broker's message.max.bytes unless the topic overrides it): the largest record
+ * batch the broker takes. Undefined when the broker does not say (then the configured size stands alone).
+ */
+export async function topicMaxMessageBytes(admin: Admin, topic: string): Promise<number | undefined> {
+  try {
+    const described = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }],
+    });
+    const value = Number(described.resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue);
+    return Number.isFinite(value) && value > 0 ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }
