@@ -49,7 +49,9 @@ const spec = {
   DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: num({ default: 15000, desc: 'idle_in_transaction_session_timeout: frees the partition lock of a frozen (zombie) consumer' }),
   REPORTING_STATEMENT_TIMEOUT_MS: num({ default: 5000, desc: 'statement_timeout of the reporting service\'s queries (a longer date range answers 503 QUERY_TIMEOUT)' }),
   REPORTING_RATE_LIMIT_PER_MINUTE: num({ default: 600, desc: 'requests per minute per API key before reporting answers 429' }),
-  REPORTING_AUTH_FAILURES_PER_MINUTE: num({ default: 60, desc: 'failed authentications per minute per client address before reporting answers 429' }),
+  REPORTING_AUTH_FAILURES_PER_MINUTE: num({ default: 60, desc: 'failed key lookups (unknown, revoked or expired keys) per minute per client address; past it, keys not seen valid recently get 429 without a lookup' }),
+  REPORTING_KEY_MAX_CONCURRENT: num({ default: 2, desc: '/stats requests of one API key in flight at once; past it 429' }),
+  REPORTING_MAX_CONCURRENT_RANGES: num({ default: 4, desc: 'range (from/to) queries in flight per reporting process, below DB_POOL_MAX so one-day queries always find a connection; past it 503 BUSY' }),
 } as const;
 
 type Parsed = ReturnType<typeof cleanEnv<typeof spec>>;
@@ -77,6 +79,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     problems.push('HTTP_HEADERS_TIMEOUT_MS: must be >= 1 and at most HTTP_REQUEST_TIMEOUT_MS');
   }
   if (config.INGEST_PRODUCE_MAX_BYTES < 16384) problems.push('INGEST_PRODUCE_MAX_BYTES: must be >= 16384');
+  if (config.REPORTING_KEY_MAX_CONCURRENT < 1) problems.push('REPORTING_KEY_MAX_CONCURRENT: must be >= 1');
+  if (config.REPORTING_MAX_CONCURRENT_RANGES < 1 || config.REPORTING_MAX_CONCURRENT_RANGES >= config.DB_POOL_MAX) {
+    problems.push('REPORTING_MAX_CONCURRENT_RANGES: must be >= 1 and below DB_POOL_MAX');
+  }
   if (config.HTTP_MAX_CONNECTIONS < 1) problems.push('HTTP_MAX_CONNECTIONS: must be >= 1');
   if (config.INGEST_MAX_PENDING_BODY_BYTES < config.INGEST_BODY_LIMIT_BYTES) {
     problems.push('INGEST_MAX_PENDING_BODY_BYTES: must be at least INGEST_BODY_LIMIT_BYTES');

@@ -85,3 +85,20 @@ export function isDataError(err: unknown): boolean {
   const code = (err as { code?: unknown }).code;
   return typeof code === 'string' && (code.startsWith('22') || (code.startsWith('23') && code !== '23505'));
 }
+
+/**
+ * Cancels what a backend is running (pg_cancel_backend), over a connection of its own: the pool may be the very
+ * thing that is full. Best effort: a failure to cancel leaves the statement to its statement_timeout.
+ */
+export async function cancelBackend(databaseUrl: string, pid: number): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 2000, application_name: 'sitestream-cancel' });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('SELECT pg_cancel_backend($1)', [pid]);
+  } catch {
+    // Nothing more to do: the statement timeout still bounds the query.
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

@@ -83,6 +83,8 @@ export const Errors = {
   siteNotFound: () => new AppError('SITE_NOT_FOUND', 404, 'no data for this site'),
   rateLimited: (retryAfterSeconds: number) =>
     new AppError('RATE_LIMITED', 429, 'too many requests; retry later', { retriable: true, retryAfterSeconds }),
+  busy: (retryAfterSeconds: number) =>
+    new AppError('BUSY', 503, 'too many long queries are running; retry shortly or ask for a shorter range', { retriable: true, retryAfterSeconds }),
   queryTimeout: (cause?: unknown) =>
     new AppError('QUERY_TIMEOUT', 503, 'the query took too long; ask for a shorter date range', { cause }),
   internal: (cause?: unknown) => new AppError('INTERNAL', 500, 'internal error', { cause }),
