@@ -13,6 +13,7 @@ import {
   type FieldError,
 } from '@sitestream/shared';
 import { jsonBody } from './body';
+import { IngestLimits } from './rate-limits';
 import { BodyBudget } from './read-body';
 import type { EventPublisher, OutgoingMessage } from './event-publisher';
 
@@ -23,9 +24,12 @@ export interface EventRoutesDeps {
   now?: () => number;
 }
 
+/** Invalid items of a batch whose errors are listed; the rest are counted (`unlisted`), so an answer stays small. */
+const MAX_LISTED_INVALID = 10;
+
 type ItemResult =
   | { index: number; status: 'accepted'; event_id: string }
-  | { index: number; status: 'rejected'; error: { code: string; message: string; details?: FieldError[] } };
+  | { index: number; status: 'rejected'; event_id?: string; error: { code: string; message: string; details?: FieldError[] } };
 
 /**
  * POST /event (one event) and POST /events (a batch with per-item results). An event is answered
@@ -75,6 +79,7 @@ export function eventRoutes(deps: EventRoutesDeps): Router {
 
   const router = Router();
   // One budget for both routes: bounds the bytes all unfinished bodies of this process hold together.
+  const limits = new IngestLimits(config);
   const readJson = jsonBody(config.INGEST_BODY_LIMIT_BYTES, new BodyBudget(config.INGEST_MAX_PENDING_BODY_BYTES));
   const corsForBeacons = cors({ origin: '*', methods: ['POST'], allowedHeaders: ['Content-Type'], maxAge: 86400 });
   router.options(['/event', '/events'], corsForBeacons);
@@ -84,6 +89,11 @@ export function eventRoutes(deps: EventRoutesDeps): Router {
     if (!result.ok) {
       rejected.inc({ reason: 'invalid' });
       throw Errors.invalidEvent(result.errors);
+    }
+    const limited = limits.admit(result.value.site_id, req.ip ?? '');
+    if (limited) {
+      rejected.inc({ reason: 'limited' });
+      throw limited;
     }
     const { message, eventId } = toMessage(result.value, new Date(now()).toISOString());
     try {
@@ -113,12 +123,22 @@ export function eventRoutes(deps: EventRoutesDeps): Router {
     const results: ItemResult[] = new Array(events.length);
     const valid: { index: number; message: OutgoingMessage; eventId: string }[] = [];
     const p = policy();
+    let invalid = 0;
+    let limitFailure: AppError | undefined;
     events.forEach((event, index) => {
       const v = validateEventInput(event, p, `events/${index}`);
-      if (v.ok) valid.push({ index, ...toMessage(v.value, receivedAt) });
-      else results[index] = { index, status: 'rejected', error: Errors.invalidEvent(v.errors).toJSON().error };
+      if (!v.ok) {
+        if (++invalid <= MAX_LISTED_INVALID) results[index] = { index, status: 'rejected', error: Errors.invalidEvent(v.errors).toJSON().error };
+        return;
+      }
+      const limited = limits.admit(v.value.site_id, req.ip ?? '');
+      if (limited) {
+        limitFailure = limited;
+        results[index] = { index, status: 'rejected', error: limited.toJSON().error };
+      } else valid.push({ index, ...toMessage(v.value, receivedAt) });
     });
-    rejected.inc({ reason: 'invalid' }, events.length - valid.length);
+    rejected.inc({ reason: 'invalid' }, invalid);
+    rejected.inc({ reason: 'limited' }, events.length - invalid - valid.length);
 
     let outcomes: PromiseSettledResult<void>[] = [];
     if (valid.length > 0) outcomes = await Promise.allSettled(publisher.publish(valid.map((v) => v.message)));
@@ -132,16 +152,19 @@ export function eventRoutes(deps: EventRoutesDeps): Router {
       } else {
         failure = outcome.reason instanceof AppError ? outcome.reason : Errors.brokerUnavailable(1, outcome.reason);
         rejected.inc({ reason: reasonOf(failure) });
-        results[v.index] = { index: v.index, status: 'rejected', error: failure.toJSON().error };
+        // Its fate is unknown (the broker may have it): the id lets the client retry exactly once.
+        results[v.index] = { index: v.index, status: 'rejected', event_id: v.eventId, error: failure.toJSON().error };
       }
     });
     accepted.inc(acceptedCount);
     const rejectedCount = events.length - acceptedCount;
-    // 202: all accepted. 207: some accepted. Otherwise the status of why none was: 503 (retry) or 400.
+    // 202: all accepted. 207: some accepted. Otherwise the status of why none was: 503 (retry), 429/403 (limits) or 400.
+    failure ??= limitFailure;
     const status = rejectedCount === 0 ? 202 : acceptedCount > 0 ? 207 : failure ? failure.status : 400;
     if (failure?.retryAfterSeconds !== undefined) res.set('Retry-After', String(failure.retryAfterSeconds));
     if (acceptedCount === 0) refusedRequests.inc({ route: '/events', status: String(status), code: failure ? failure.code : 'INVALID_EVENT' });
-    res.status(status).json({ accepted: acceptedCount, rejected: rejectedCount, results });
+    const unlisted = Math.max(0, invalid - MAX_LISTED_INVALID);
+    res.status(status).json({ accepted: acceptedCount, rejected: rejectedCount, ...(unlisted > 0 ? { unlisted } : {}), results: results.filter(Boolean) });
   });
 
   router.use(['/event', '/events'], countRefusal);

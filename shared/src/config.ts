@@ -33,6 +33,10 @@ const spec = {
   INGEST_PRODUCE_MAX_BYTES: num({ default: 900000, desc: "bytes of records per produce request; lowered at start to the topic's max.message.bytes less a margin, so no request is too large for the broker" }),
   INGEST_BODY_LIMIT_BYTES: num({ default: 1048576, desc: 'max request body (after decompression)' }),
   INGEST_MAX_BATCH_EVENTS: num({ default: 500, desc: 'max events in one POST /events' }),
+  INGEST_SITE_EVENTS_PER_SECOND: num({ default: 10000, desc: 'events per second per site_id (token bucket, 1 s burst) before ingest answers 429 for that site; 0 = off' }),
+  INGEST_CLIENT_EVENTS_PER_SECOND: num({ default: 0, desc: 'events per second per client address (token bucket, 1 s burst) before 429; 0 = off (a busy site may relay from few addresses)' }),
+  INGEST_SITES: str({ default: '', desc: 'comma-separated site_ids: when set, only these are accepted (others 403 SITE_NOT_ALLOWED)' }),
+  INGEST_NEW_SITES_PER_HOUR: num({ default: 1000, desc: 'site_ids not seen before that one ingest process accepts per hour (without INGEST_SITES); past it 429; 0 = off' }),
   INGEST_MAX_FUTURE_SKEW_S: num({ default: 86400, desc: 'how far in the future an event timestamp may be (client clock skew)' }),
   HTTP_HEADERS_TIMEOUT_MS: num({ default: 10000, desc: 'a client must send its request headers within this time, or its connection is closed' }),
   HTTP_REQUEST_TIMEOUT_MS: num({ default: 30000, desc: 'a client must send its whole request (headers and body) within this time, or it gets 408 and its connection is closed' }),
@@ -77,6 +81,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   if (config.INGEST_BATCH_MAX_MESSAGES < 1) problems.push('INGEST_BATCH_MAX_MESSAGES: must be >= 1');
   if (config.HTTP_HEADERS_TIMEOUT_MS < 1 || config.HTTP_HEADERS_TIMEOUT_MS > config.HTTP_REQUEST_TIMEOUT_MS) {
     problems.push('HTTP_HEADERS_TIMEOUT_MS: must be >= 1 and at most HTTP_REQUEST_TIMEOUT_MS');
+  }
+  for (const name of ['INGEST_SITE_EVENTS_PER_SECOND', 'INGEST_CLIENT_EVENTS_PER_SECOND', 'INGEST_NEW_SITES_PER_HOUR'] as const) {
+    if (!(config[name] >= 0)) problems.push(`${name}: must be >= 0 (0 = off)`);
   }
   if (config.INGEST_PRODUCE_MAX_BYTES < 16384) problems.push('INGEST_PRODUCE_MAX_BYTES: must be >= 16384');
   if (config.REPORTING_KEY_MAX_CONCURRENT < 1) problems.push('REPORTING_KEY_MAX_CONCURRENT: must be >= 1');

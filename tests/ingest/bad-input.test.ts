@@ -150,6 +150,18 @@ describe('ingest refuses bad input', () => {
     expectSafeErrorAnswer(r);
   });
 
+  it('when a tiny gzip body holds 500 invalid items, then the answer stays small: the first 10 errors and a count', async () => {
+    const items = new Array(pipeline.config.INGEST_MAX_BATCH_EVENTS).fill({});
+    const body = gzipSync(json({ events: items }), { level: 9 });
+    expect(body.length).toBeLessThan(100);
+    const r = await send(`${pipeline.ingestUrl}/events`, body, { 'content-type': 'application/json', 'content-encoding': 'gzip' });
+    expect(r.status).toBe(400);
+    expect(r.body).toMatchObject({ accepted: 0, rejected: items.length, unlisted: items.length - 10 });
+    expect(r.body.results.map((x: ItemResult) => x.index)).toEqual(Array.from({ length: 10 }, (_, i) => i));
+    // A bound that does not grow with the batch (unbounded: ~270 KB); expectSafeErrorAnswer holds it under 8 KB.
+    expectSafeErrorAnswer(r);
+  });
+
   it('when an error is answered, then it is JSON with security headers and no x-powered-by', async () => {
     const r = await send(`${pipeline.ingestUrl}/no-such-route`, json({}));
     expect(r.status).toBe(404);
