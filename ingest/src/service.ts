@@ -8,6 +8,7 @@ import {
   pipelineTopics,
   serverComponent,
   serverUrl,
+  startManagementListener,
   topicMaxMessageBytes,
   type Config,
   type Logger,
@@ -20,6 +21,9 @@ import { EventPublisher } from './event-publisher';
 export async function startIngestService(config: Config, logger: Logger): Promise<RunningService & { publisher: EventPublisher }> {
   const registry = createMetricsRegistry('ingest');
   const lifecycle = new Lifecycle(logger);
+  // First registered, so closed last: metrics stay readable while the service drains.
+  const management = await startManagementListener(config, config.INGEST_MANAGEMENT_PORT, lifecycle, registry, logger);
+  lifecycle.add(management.component);
   const kafka = createKafka(config, logger, 'ingest');
   const admin = kafka.admin();
   await admin.connect();
@@ -59,5 +63,5 @@ export async function startIngestService(config: Config, logger: Logger): Promis
       await closed;
     },
   });
-  return { url: serverUrl(server), lifecycle, publisher, stop: () => lifecycle.shutdown('stop') };
+  return { url: serverUrl(server), managementUrl: management.url, lifecycle, publisher, stop: () => lifecycle.shutdown('stop') };
 }

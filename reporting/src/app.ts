@@ -20,7 +20,8 @@ export function createReportingApp(deps: ReportingDeps): Express {
   const app = createBaseApp({ trustProxyHops: deps.config.TRUST_PROXY_HOPS });
   const metrics = createReportingMetrics(deps.registry);
   app.use(requestMetrics(deps.registry, { logger: deps.logger, level: 'info' }));
-  mountOpsRoutes(app, deps.lifecycle, deps.registry);
+  // /metrics is on the management listener only (service.ts).
+  mountOpsRoutes(app, deps.lifecycle, deps.registry, { metrics: false });
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument);
   });

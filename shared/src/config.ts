@@ -12,6 +12,9 @@ const spec = {
   INGEST_PORT: port({ default: 8000, desc: 'ingest API port' }),
   REPORTING_PORT: port({ default: 8001, desc: 'reporting (stats) API port' }),
   CONSUMER_PORT: port({ default: 8002, desc: 'consumer health/metrics port' }),
+  MANAGEMENT_HOST: host({ default: '127.0.0.1', desc: 'interface the management listeners of ingest and reporting (GET /metrics, /healthz, /readyz) bind to; never the public one' }),
+  INGEST_MANAGEMENT_PORT: num({ default: 9100, desc: 'ingest management port: /metrics is served here, not on INGEST_PORT (0: any free port)' }),
+  REPORTING_MANAGEMENT_PORT: num({ default: 9101, desc: 'reporting management port: /metrics is served here, not on REPORTING_PORT (0: any free port)' }),
 
   DATABASE_URL: url({ default: 'postgres://postgres@127.0.0.1:5432/sitestream', desc: 'PostgreSQL connection URL; the database is created if missing' }),
   DB_POOL_MAX: num({ default: 10, desc: 'max connections per service pool' }),
@@ -86,6 +89,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     if (!(config[name] >= 0)) problems.push(`${name}: must be >= 0 (0 = off)`);
   }
   if (config.INGEST_PRODUCE_MAX_BYTES < 16384) problems.push('INGEST_PRODUCE_MAX_BYTES: must be >= 16384');
+  for (const name of ['INGEST_MANAGEMENT_PORT', 'REPORTING_MANAGEMENT_PORT'] as const) {
+    if (!Number.isInteger(config[name]) || config[name] < 0 || config[name] > 65535) problems.push(`${name}: must be a port (0 to 65535)`);
+  }
   if (config.REPORTING_KEY_MAX_CONCURRENT < 1) problems.push('REPORTING_KEY_MAX_CONCURRENT: must be >= 1');
   if (config.REPORTING_MAX_CONCURRENT_RANGES < 1 || config.REPORTING_MAX_CONCURRENT_RANGES >= config.DB_POOL_MAX) {
     problems.push('REPORTING_MAX_CONCURRENT_RANGES: must be >= 1 and below DB_POOL_MAX');

@@ -19,8 +19,12 @@ export function createBaseApp(options: { trustProxyHops: number }): Express {
   return app;
 }
 
-/** /healthz (the process is alive), /readyz (every component can serve), /metrics (Prometheus). */
-export function mountOpsRoutes(app: Express, lifecycle: Lifecycle, registry: Registry): void {
+/**
+ * /healthz (the process is alive) and /readyz (every component can serve) on every listener; /metrics
+ * (Prometheus) only where `metrics` is set: the management listener, never a public port (metrics show versions,
+ * traffic and refusals that the public answers deliberately keep to themselves).
+ */
+export function mountOpsRoutes(app: Express, lifecycle: Lifecycle, registry: Registry, options: { metrics: boolean }): void {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -28,9 +32,29 @@ export function mountOpsRoutes(app: Express, lifecycle: Lifecycle, registry: Reg
     const readiness = await lifecycle.readiness();
     res.status(readiness.ready ? 200 : 503).json(readiness);
   });
-  app.get('/metrics', async (_req, res) => {
-    res.type(registry.contentType).send(await registry.metrics());
-  });
+  if (options.metrics) {
+    app.get('/metrics', async (_req, res) => {
+      res.type(registry.contentType).send(await registry.metrics());
+    });
+  }
+}
+
+/**
+ * The management listener of a public service: /metrics, /healthz, /readyz on MANAGEMENT_HOST (loopback by
+ * default) and the service's own management port. Closed last, so metrics stay readable during shutdown.
+ */
+export async function startManagementListener(
+  config: HttpLimits & Pick<Config, 'MANAGEMENT_HOST' | 'TRUST_PROXY_HOPS'>,
+  port: number,
+  lifecycle: Lifecycle,
+  registry: Registry,
+  logger: Logger,
+): Promise<{ url: string; component: Component }> {
+  const app = createBaseApp({ trustProxyHops: config.TRUST_PROXY_HOPS });
+  mountOpsRoutes(app, lifecycle, registry, { metrics: true });
+  finishApp(app, logger);
+  const server = await listen(app, port, config.MANAGEMENT_HOST, config);
+  return { url: serverUrl(server), component: serverComponent('management', server) };
 }
 
 /** JSON 404 and the one error handler: AppErrors become their status and body; anything else is a 500. */

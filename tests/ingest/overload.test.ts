@@ -85,7 +85,7 @@ describe('ingest when the broker is gone', () => {
     expect(maxBuffered).toBeLessThanOrEqual(BUFFER_LIMIT);
     // Events kafkajs still holds count until it gives up on them; then the buffer is empty again.
     await waitFor(() => ingest.publisher.buffered === 0, { what: 'buffer drained', timeoutMs: 60_000 });
-    const metrics = await (await fetch(`${ingest.url}/metrics`)).text();
+    const metrics = await (await fetch(`${ingest.managementUrl}/metrics`)).text();
     expect(metrics).toMatch(/sitestream_ingest_requests_refused_total\{[^}]*status="503"[^}]*code="OVERLOADED"[^}]*\} [1-9]/);
   });
 

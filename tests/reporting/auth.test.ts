@@ -64,7 +64,7 @@ describe('reporting access control', () => {
     }
     expect(new Set(answers.map((r) => r.text)).size).toBe(1);
     expect(answers[0]!.body).toStrictEqual({ error: { code: 'UNAUTHORIZED', message: expect.any(String) } });
-    const metrics = await (await fetch(`${reporting.url}/metrics`)).text();
+    const metrics = await (await fetch(`${reporting.managementUrl}/metrics`)).text();
     for (const reason of ['missing', 'malformed', 'rejected']) {
       expect(metrics).toMatch(new RegExp(`sitestream_reporting_auth_failures_total\\{reason="${reason}"[^}]*\\} [1-9]`));
     }
@@ -109,7 +109,7 @@ describe('reporting access control', () => {
     expect(retryAfter).toBeGreaterThanOrEqual(1);
     expect(retryAfter).toBeLessThanOrEqual(60);
     expect((await stats('site-a', bearer(keys.a!))).status).toBe(200);
-    const metrics = await (await fetch(`${reporting.url}/metrics`)).text();
+    const metrics = await (await fetch(`${reporting.managementUrl}/metrics`)).text();
     expect(metrics).toMatch(/sitestream_reporting_rate_limited_requests_total\{limiter="api_key"[^}]*\} 1/);
   });
 
