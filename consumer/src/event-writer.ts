@@ -162,7 +162,13 @@ async function insertDeadLetters(trx: Knex.Transaction, topic: string, partition
   );
 }
 
+/**
+ * PostgreSQL's own words: knex prefixes the message with the whole failing statement and its values ("<sql> - <message>"),
+ * which cut at 300 characters left only SQL. The statement is ours and known; the message and detail say why.
+ */
 function describePgError(err: unknown): string {
-  const e = err as { code?: string; message?: string };
-  return `${e.code ?? '?'}: ${(e.message ?? '').slice(0, 300)}`;
+  const e = err as { code?: string; message?: string; detail?: string };
+  const message = e.message ?? '';
+  const own = message.slice(message.lastIndexOf(' - ') + (message.includes(' - ') ? 3 : 0));
+  return `${e.code ?? '?'}: ${own}${e.detail ? ` (${e.detail})` : ''}`.slice(0, 500);
 }

@@ -62,6 +62,16 @@ export interface TopicSpec {
   replicationFactor: number;
 }
 
+/**
+ * The settings a topic is created with. With replicas, min.insync.replicas is 2 (or the given value): with acks=all
+ * a write is then on at least two brokers before ingest answers 202, and a lone surviving leader refuses writes
+ * rather than keep them on one disk. Kafka's default (1) would make acks=all mean "on the leader only".
+ */
+export function topicConfigEntries(spec: TopicSpec, minInsyncReplicas?: number): { name: string; value: string }[] {
+  const minInsync = minInsyncReplicas ?? (spec.replicationFactor > 1 ? Math.min(2, spec.replicationFactor) : undefined);
+  return minInsync ? [{ name: 'min.insync.replicas', value: String(minInsync) }] : [];
+}
+
 /** Creates the topics if missing; an existing topic is left as it is. */
 export async function ensureTopics(admin: Admin, topics: TopicSpec[], minInsyncReplicas?: number): Promise<void> {
   const existing = new Set(await admin.listTopics());
@@ -69,10 +79,7 @@ export async function ensureTopics(admin: Admin, topics: TopicSpec[], minInsyncR
   if (missing.length === 0) return;
   await admin.createTopics({
     waitForLeaders: true,
-    topics: missing.map((t) => ({
-      ...t,
-      configEntries: minInsyncReplicas ? [{ name: 'min.insync.replicas', value: String(minInsyncReplicas) }] : [],
-    })),
+    topics: missing.map((t) => ({ ...t, configEntries: topicConfigEntries(t, minInsyncReplicas) })),
   });
 }
 
