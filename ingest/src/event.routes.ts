@@ -78,8 +78,8 @@ export function eventRoutes(deps: EventRoutesDeps): Router {
   const policy = () => ({ maxFutureMs: now() + config.INGEST_MAX_FUTURE_SKEW_S * 1000 });
 
   const router = Router();
-  // One budget for both routes: bounds the bytes all unfinished bodies of this process hold together.
   const limits = new IngestLimits(config);
+  // One budget for both routes: bounds the bytes all unfinished bodies of this process hold together.
   const readJson = jsonBody(config.INGEST_BODY_LIMIT_BYTES, new BodyBudget(config.INGEST_MAX_PENDING_BODY_BYTES));
   const corsForBeacons = cors({ origin: '*', methods: ['POST'], allowedHeaders: ['Content-Type'], maxAge: 86400 });
   router.options(['/event', '/events'], corsForBeacons);

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import { isSafeText, openApiDocument } from '@sitestream/shared';
+import { isSafeText, isVisibleId, openApiDocument } from '@sitestream/shared';
 import { createTestKey, getJson, postJson, startPipeline, type Pipeline } from '../helpers/pipeline';
 import { countRows } from '../helpers/test-database';
 import { waitFor } from '../helpers/wait-for';
@@ -39,6 +39,7 @@ describe('OpenAPI document', () => {
     ajv = new Ajv({ strict: false, allErrors: true });
     addFormats(ajv);
     ajv.addFormat('safe-text', { type: 'string', validate: isSafeText });
+    ajv.addFormat('visible-id', { type: 'string', validate: isVisibleId });
     ajv.addSchema(JSON.parse(JSON.stringify(openApiDocument)), DOC_ID);
   });
   afterAll(async () => {
@@ -86,7 +87,8 @@ describe('OpenAPI document', () => {
   it('documents only operations the services serve', async () => {
     for (const [path, item] of Object.entries(openApiDocument.paths)) {
       const method = 'get' in item ? 'GET' : 'POST';
-      const base = path === '/event' || path === '/events' ? pipeline.ingestUrl : pipeline.reportingUrl;
+      // /metrics is served on the management listener only.
+      const base = path === '/event' || path === '/events' ? pipeline.ingestUrl : path === '/metrics' ? pipeline.reportingManagementUrl : pipeline.reportingUrl;
       const res = await fetch(`${base}${path}`, { method, headers: { 'content-type': 'application/json' }, ...(method === 'POST' ? { body: '{}' } : {}) });
       // Any answer but the catalog's "no such route" means the operation exists.
       expect({ path, missing: (await res.text()).includes('"NOT_FOUND"') }).toEqual({ path, missing: false });
