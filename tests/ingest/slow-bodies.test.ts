@@ -93,4 +93,34 @@ describe('ingest under slow gzip bodies', () => {
     // And once they are gone, the service answers as before.
     expect((await send(`http://127.0.0.1:${port}/event`, Buffer.from(JSON.stringify(validEvent())))).status).toBe(202);
   }, 60_000);
+
+  it('closes connections past HTTP_MAX_CONNECTIONS at once, and serves again when they are gone', async () => {
+    const capPort = await freePort();
+    const capped = spawnService('ingest', {
+      ...uniqueKafkaNames(),
+      KAFKA_BROKERS: process.env.KAFKA_BROKERS!,
+      HOST: '127.0.0.1',
+      INGEST_PORT: String(capPort),
+      KAFKA_TOPIC_PARTITIONS: '1',
+      LOG_LEVEL: 'warn',
+      HTTP_MAX_CONNECTIONS: '20',
+    });
+    try {
+      await waitFor(async () => (await fetch(`http://127.0.0.1:${capPort}/readyz`)).status === 200, { what: 'capped ingest ready', timeoutMs: 45_000 });
+      // Idle sockets (nothing sent): the headers timeout (10 s) is far, so only the cap can close them now.
+      const sockets = Array.from({ length: 30 }, () => {
+        const entry = { socket: connect(capPort, '127.0.0.1'), closed: false };
+        entry.socket.on('error', () => undefined);
+        entry.socket.on('close', () => (entry.closed = true));
+        return entry;
+      });
+      await waitFor(() => sockets.filter((s) => s.closed).length >= 10, { what: '10 sockets past the cap closed', timeoutMs: 5000 });
+      // 20 slots, one of them possibly held by the readiness poll's keep-alive connection: the rest stay open.
+      expect(sockets.filter((s) => !s.closed).length).toBeGreaterThanOrEqual(19);
+      for (const s of sockets) s.socket.destroy();
+      await waitFor(async () => (await send(`http://127.0.0.1:${capPort}/event`, Buffer.from(JSON.stringify(validEvent())))).status === 202, { what: '202 again', timeoutMs: 10_000 });
+    } finally {
+      capped.child.kill('SIGKILL');
+    }
+  }, 60_000);
 });
