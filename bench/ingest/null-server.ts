@@ -1,4 +1,4 @@
-import { jsonBody } from '@sitestream/ingest';
+import { BodyBudget, jsonBody } from '@sitestream/ingest';
 import { createBaseApp } from '@sitestream/shared';
 
 /**
@@ -6,7 +6,7 @@ import { createBaseApp } from '@sitestream/shared';
  * 202 without validation and without Kafka. Ingest ÷ this = what validation, metrics and the broker cost.
  */
 const app = createBaseApp({ trustProxyHops: 0 });
-app.post('/event', ...jsonBody(1_048_576), (_req, res) => {
+app.post('/event', ...jsonBody(1_048_576, new BodyBudget(64 * 1_048_576)), (_req, res) => {
   res.status(202).json({ status: 'accepted' });
 });
 const port = Number(process.env.PORT ?? 0);

@@ -262,7 +262,7 @@ function printAb(rounds: Run[][]): void {
 const fmt = (n: number) => Math.round(n).toLocaleString('en-US');
 
 function spawnNode(args: string[], env: Record<string, string>): ChildProcess {
-  const child = spawn(process.execPath, args, { env: { ...process.env, ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
+  const child = spawn(process.execPath, args, { env: { ...process.env, INGEST_MANAGEMENT_PORT: '0', ...env }, stdio: ['ignore', 'inherit', 'inherit'] });
   return child;
 }
 

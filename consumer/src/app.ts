@@ -5,7 +5,7 @@ import { createBaseApp, finishApp, mountOpsRoutes, type Lifecycle, type Logger }
 /** The consumer's own small HTTP surface: health, readiness, metrics. */
 export function createConsumerApp(deps: { lifecycle: Lifecycle; registry: Registry; logger: Logger; trustProxyHops: number }): Express {
   const app = createBaseApp({ trustProxyHops: deps.trustProxyHops });
-  mountOpsRoutes(app, deps.lifecycle, deps.registry);
+  mountOpsRoutes(app, deps.lifecycle, deps.registry, { metrics: true });
   finishApp(app, deps.logger);
   return app;
 }

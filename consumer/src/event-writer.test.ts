@@ -85,6 +85,9 @@ describe('writeBatch', () => {
     expect(r.inserted).toBe(3);
     expect(r.deadLettered).toHaveLength(1);
     expect(r.deadLettered[0]!.poison.reason).toBe('database_rejected');
+    // PostgreSQL's message, not the statement knex puts before it.
+    expect(r.deadLettered[0]!.poison.error).toMatch(/^22008: .*out of range/);
+    expect(r.deadLettered[0]!.poison.error).not.toMatch(/insert into/i);
   });
 
   it('when two writers race for the same partition, then exactly one batch is applied', async () => {

@@ -86,7 +86,7 @@ export async function startConsumerService(config: Config, logger: Logger): Prom
   lifecycle.add(lagMonitor);
 
   const app = createConsumerApp({ lifecycle, registry, logger, trustProxyHops: config.TRUST_PROXY_HOPS });
-  const server = await listen(app, config.CONSUMER_PORT, config.HOST);
+  const server = await listen(app, config.CONSUMER_PORT, config.HOST, config);
   lifecycle.add(serverComponent('http', server));
   return { url: serverUrl(server), lifecycle, writer, stop: () => lifecycle.shutdown('stop') };
 }

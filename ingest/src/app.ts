@@ -20,7 +20,8 @@ export interface IngestDeps {
 export function createIngestApp(deps: IngestDeps): Express {
   const app = createBaseApp({ trustProxyHops: deps.config.TRUST_PROXY_HOPS });
   app.use(requestMetrics(deps.registry, { logger: deps.logger, level: 'debug' }));
-  mountOpsRoutes(app, deps.lifecycle, deps.registry);
+  // /metrics is on the management listener only (service.ts).
+  mountOpsRoutes(app, deps.lifecycle, deps.registry, { metrics: false });
   app.use(eventRoutes(deps));
   app.use(trackerRoutes());
   finishApp(app, deps.logger);

@@ -1,5 +1,6 @@
-import express, { type RequestHandler } from 'express';
+import type { RequestHandler } from 'express';
 import { Errors } from '@sitestream/shared';
+import { readBody, type BodyBudget } from './read-body';
 
 const ACCEPTED_TYPES = new Set(['application/json', 'text/plain']);
 // `fatal: true`: express.json would silently turn invalid UTF-8 into U+FFFD and store altered data.
@@ -7,9 +8,10 @@ const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
 
 /**
  * Reads a JSON body sent as application/json or as text/plain (what navigator.sendBeacon sends without a
- * CORS preflight). UTF-8 only, size-capped after decompression, and every failure is a 4xx AppError.
+ * CORS preflight). UTF-8 only, size-capped after decompression, every byte held while it arrives charged to
+ * the process's body budget, and every failure is an AppError (4xx, or 503 when the budget is spent).
  */
-export function jsonBody(limitBytes: number): RequestHandler[] {
+export function jsonBody(limitBytes: number, budget: BodyBudget): RequestHandler[] {
   const checkType: RequestHandler = (req, _res, next) => {
     const header = req.headers['content-type'];
     if (!header) return next(Errors.unsupportedMediaType('Content-Type must be application/json or text/plain'));
@@ -23,7 +25,19 @@ export function jsonBody(limitBytes: number): RequestHandler[] {
     }
     next();
   };
-  const raw = express.raw({ type: () => true, limit: limitBytes, inflate: true });
+  const raw: RequestHandler = (req, res, next) => {
+    readBody(req, limitBytes, budget).then(
+      (body) => {
+        req.body = body;
+        next();
+      },
+      (err: unknown) => {
+        // The client may still be sending: answer, then close rather than read the rest.
+        res.set('Connection', 'close');
+        next(err);
+      },
+    );
+  };
   const parse: RequestHandler = (req, _res, next) => {
     const buf: unknown = req.body;
     if (!Buffer.isBuffer(buf) || buf.length === 0) return next(Errors.emptyBody());

@@ -11,12 +11,16 @@ export interface PublisherOptions {
   topic: string;
   lingerMs: number;
   maxBatch: number;
+  /** Bytes of records per produce request: below the broker's (topic's) max.message.bytes. */
+  maxBatchBytes: number;
   maxBuffered: number;
+  maxBufferedBytes: number;
   timeoutMs: number;
 }
 
 interface Pending {
   message: OutgoingMessage;
+  bytes: number;
   resolve: () => void;
   reject: (err: Error) => void;
 }
@@ -25,17 +29,32 @@ interface Pending {
 const FRESH_ACK_MS = 2000;
 const PROBE_EVERY_MS = 1000;
 const PROBE_TIMEOUT_MS = 2000;
+/**
+ * A record's bytes beyond its key and value in a v2 record batch: attributes, timestamp and offset deltas,
+ * length varints, header count (≤ 21 bytes), rounded up; plus the batch header (61 bytes) counted once per request.
+ */
+export const RECORD_OVERHEAD_BYTES = 32;
+export const BATCH_OVERHEAD_BYTES = 128;
+
+/** What one message costs in a produce request (and in memory while buffered). */
+export function recordBytes(message: OutgoingMessage): number {
+  return Buffer.byteLength(message.key) + Buffer.byteLength(message.value) + RECORD_OVERHEAD_BYTES;
+}
 
 /**
  * Gathers the events of concurrent requests into one produce request (kafkajs has no linger of its own),
- * waits for the broker's acknowledgement with acks=-1, then settles every event of the batch. The buffer is
- * bounded: past `maxBuffered` events held in memory, publish() refuses at once instead of queueing without limit.
+ * waits for the broker's acknowledgement with acks=-1, then settles every event of the batch. A produce request
+ * holds at most `maxBatch` events and `maxBatchBytes` bytes, so it never exceeds the broker's message.max.bytes:
+ * kafkajs fails a whole send with MESSAGE_TOO_LARGE, which would fail every client's events of that flush.
+ * The buffer is bounded in events and in bytes: past either, publish() refuses at once instead of queueing.
  */
 export class EventPublisher implements Component {
   readonly id = 'kafka-producer';
   private pending: Pending[] = [];
-  /** Events handed to kafkajs whose send has not settled yet (it can outlive our deadline). */
+  private pendingBytes = 0;
+  /** Events handed to kafkajs whose send has not settled yet (it can outlive our deadline), and their bytes. */
   private inFlight = 0;
+  private inFlightBytes = 0;
   private timer: NodeJS.Timeout | undefined;
   private immediate: NodeJS.Immediate | undefined;
   /** Produce requests awaiting their acknowledgement (or deadline). */
@@ -98,23 +117,30 @@ export class EventPublisher implements Component {
     return this.pending.length + this.inFlight;
   }
 
+  get bufferedBytes(): number {
+    return this.pendingBytes + this.inFlightBytes;
+  }
+
   /** One promise per message: resolves once the broker has it, rejects with a retriable AppError otherwise. */
   publish(messages: OutgoingMessage[]): Promise<void>[] {
     if (this.closing) {
       this.metrics.refused.inc({ reason: 'shutting_down' }, messages.length);
       throw Errors.shuttingDown();
     }
-    if (this.buffered + messages.length > this.options.maxBuffered) {
+    const sizes = messages.map(recordBytes);
+    const bytes = sizes.reduce((a, b) => a + b, 0);
+    if (this.buffered + messages.length > this.options.maxBuffered || this.bufferedBytes + bytes > this.options.maxBufferedBytes) {
       this.metrics.refused.inc({ reason: 'buffer_full' }, messages.length);
       throw Errors.overloaded(1);
     }
+    this.pendingBytes += bytes;
     const promises = messages.map(
-      (message) => new Promise<void>((resolve, reject) => this.pending.push({ message, resolve, reject })),
+      (message, i) => new Promise<void>((resolve, reject) => this.pending.push({ message, bytes: sizes[i]!, resolve, reject })),
     );
     // Adaptive linger: with nothing in flight, send what this turn of the event loop gathered (low latency when
     // quiet); while a produce is in flight, keep gathering until it returns or the linger passes (big batches
     // under load, which is where kafkajs spends less CPU per event).
-    if (this.pending.length >= this.options.maxBatch) this.flushNow();
+    if (this.pending.length >= this.options.maxBatch || this.pendingBytes >= this.options.maxBatchBytes) this.flushNow();
     else if (this.sending === 0 || this.draining) this.immediate ??= setImmediate(() => this.flushNow());
     else this.timer ??= setTimeout(() => this.flushNow(), this.options.lingerMs);
     return promises;
@@ -126,13 +152,28 @@ export class EventPublisher implements Component {
     this.timer = undefined;
     this.immediate = undefined;
     while (this.pending.length > 0) {
-      const batch = this.pending.splice(0, this.options.maxBatch);
+      const batch = this.pending.splice(0, this.batchLength());
       const flush = this.send(batch).finally(() => this.flushes.delete(flush));
       this.flushes.add(flush);
     }
   }
 
+  /** How many pending events the next produce request takes: at least one, within both limits. */
+  private batchLength(): number {
+    let bytes = BATCH_OVERHEAD_BYTES;
+    let n = 0;
+    while (n < this.pending.length && n < this.options.maxBatch) {
+      bytes += this.pending[n]!.bytes;
+      if (n > 0 && bytes > this.options.maxBatchBytes) break;
+      n++;
+    }
+    return n;
+  }
+
   private async send(batch: Pending[]): Promise<void> {
+    const bytes = batch.reduce((sum, p) => sum + p.bytes, 0);
+    this.pendingBytes -= bytes;
+    this.inFlightBytes += bytes;
     this.inFlight += batch.length;
     this.sending++;
     this.metrics.batchSize.observe(batch.length);
@@ -146,10 +187,11 @@ export class EventPublisher implements Component {
     });
     // The events stay counted until kafkajs lets go of them, even past our deadline: that is what keeps
     // memory bounded while the broker is gone. A late outcome must not become an unhandled rejection.
-    sent.then(
-      () => (this.inFlight -= batch.length),
-      () => (this.inFlight -= batch.length),
-    );
+    const settle = () => {
+      this.inFlight -= batch.length;
+      this.inFlightBytes -= bytes;
+    };
+    sent.then(settle, settle);
     try {
       const timeout = new Promise<never>((_, reject) => {
         deadline = setTimeout(() => reject(new Error(`no acknowledgement within ${this.options.timeoutMs} ms`)), this.options.timeoutMs);

@@ -16,6 +16,8 @@ import {
 import type { Request } from 'express';
 import { jsonBody } from './body';
 import type { Enricher, RequestFacts } from './enrich/enricher';
+import { IngestLimits } from './rate-limits';
+import { BodyBudget } from './read-body';
 import type { EventPublisher, OutgoingMessage } from './event-publisher';
 
 export interface EventRoutesDeps {
@@ -26,10 +28,13 @@ export interface EventRoutesDeps {
   now?: () => number;
 }
 
+/** Invalid items of a batch whose errors are listed; the rest are counted (`unlisted`), so an answer stays small. */
+const MAX_LISTED_INVALID = 10;
+
 type ItemResult =
   | { index: number; status: 'accepted'; event_id: string }
   | { index: number; status: 'ignored'; reason: 'bot' }
-  | { index: number; status: 'rejected'; error: { code: string; message: string; details?: FieldError[] } };
+  | { index: number; status: 'rejected'; event_id?: string; error: { code: string; message: string; details?: FieldError[] } };
 
 /**
  * POST /event (one event) and POST /events (a batch with per-item results). An event is answered
@@ -86,10 +91,13 @@ export function eventRoutes(deps: EventRoutesDeps): Router {
   const policy = () => ({ maxFutureMs: now() + config.INGEST_MAX_FUTURE_SKEW_S * 1000 });
 
   const router = Router();
+  const limits = new IngestLimits(config);
+  // One budget for both routes: bounds the bytes all unfinished bodies of this process hold together.
+  const readJson = jsonBody(config.INGEST_BODY_LIMIT_BYTES, new BodyBudget(config.INGEST_MAX_PENDING_BODY_BYTES));
   const corsForBeacons = cors({ origin: '*', methods: ['POST'], allowedHeaders: ['Content-Type'], maxAge: 86400 });
   router.options(['/event', '/events'], corsForBeacons);
 
-  router.post('/event', corsForBeacons, ...jsonBody(config.INGEST_BODY_LIMIT_BYTES), async (req, res) => {
+  router.post('/event', corsForBeacons, ...readJson, async (req, res) => {
     const result = validateEventInput(req.body, policy());
     if (!result.ok) {
       rejected.inc({ reason: 'invalid' });
@@ -100,6 +108,11 @@ export function eventRoutes(deps: EventRoutesDeps): Router {
       ignored.inc({ reason: 'bot' });
       res.status(202).json({ status: 'ignored', reason: 'bot' });
       return;
+    }
+    const limited = limits.admit(result.value.site_id, req.ip ?? '');
+    if (limited) {
+      rejected.inc({ reason: 'limited' });
+      throw limited;
     }
     const { message, eventId } = toMessage(result.value, enriched.context, new Date(now()).toISOString());
     try {
@@ -112,7 +125,7 @@ export function eventRoutes(deps: EventRoutesDeps): Router {
     res.status(202).json({ status: 'accepted', event_id: eventId });
   });
 
-  router.post('/events', corsForBeacons, ...jsonBody(config.INGEST_BODY_LIMIT_BYTES), async (req, res) => {
+  router.post('/events', corsForBeacons, ...readJson, async (req, res) => {
     const events = (req.body as { events?: unknown } | null)?.events;
     const extra = req.body && typeof req.body === 'object' && !Array.isArray(req.body) ? Object.keys(req.body as object).filter((k) => k !== 'events') : [];
     if (!Array.isArray(events) || extra.length > 0) {
@@ -131,19 +144,28 @@ export function eventRoutes(deps: EventRoutesDeps): Router {
     const p = policy();
     const facts = requestFacts(req);
     let bots = 0;
+    let invalid = 0;
+    let limitFailure: AppError | undefined;
     events.forEach((event, index) => {
       const v = validateEventInput(event, p, `events/${index}`);
       if (!v.ok) {
-        results[index] = { index, status: 'rejected', error: Errors.invalidEvent(v.errors).toJSON().error };
+        if (++invalid <= MAX_LISTED_INVALID) results[index] = { index, status: 'rejected', error: Errors.invalidEvent(v.errors).toJSON().error };
         return;
       }
       const enriched = enricher.enrich(v.value, facts);
       if (enriched.bot) {
         bots++;
         results[index] = { index, status: 'ignored', reason: 'bot' };
+        return;
+      }
+      const limited = limits.admit(v.value.site_id, req.ip ?? '');
+      if (limited) {
+        limitFailure = limited;
+        results[index] = { index, status: 'rejected', error: limited.toJSON().error };
       } else valid.push({ index, ...toMessage(v.value, enriched.context, receivedAt) });
     });
-    rejected.inc({ reason: 'invalid' }, events.length - valid.length - bots);
+    rejected.inc({ reason: 'invalid' }, invalid);
+    rejected.inc({ reason: 'limited' }, events.length - invalid - bots - valid.length);
     ignored.inc({ reason: 'bot' }, bots);
 
     let outcomes: PromiseSettledResult<void>[] = [];
@@ -158,17 +180,21 @@ export function eventRoutes(deps: EventRoutesDeps): Router {
       } else {
         failure = outcome.reason instanceof AppError ? outcome.reason : Errors.brokerUnavailable(1, outcome.reason);
         rejected.inc({ reason: reasonOf(failure) });
-        results[v.index] = { index: v.index, status: 'rejected', error: failure.toJSON().error };
+        // Its fate is unknown (the broker may have it): the id lets the client retry exactly once.
+        results[v.index] = { index: v.index, status: 'rejected', event_id: v.eventId, error: failure.toJSON().error };
       }
     });
     accepted.inc(acceptedCount);
     const rejectedCount = events.length - acceptedCount - bots;
-    // 202: none rejected (accepted or ignored as bots). 207: some taken. Otherwise why none was: 503 (retry) or 400.
+    // 202: none rejected (accepted or ignored as bots). 207: some taken. Otherwise why none was: 503 (retry),
+    // 429/403 (limits) or 400.
+    failure ??= limitFailure;
     const taken = acceptedCount + bots;
     const status = rejectedCount === 0 ? 202 : taken > 0 ? 207 : failure ? failure.status : 400;
     if (failure?.retryAfterSeconds !== undefined) res.set('Retry-After', String(failure.retryAfterSeconds));
     if (taken === 0) refusedRequests.inc({ route: '/events', status: String(status), code: failure ? failure.code : 'INVALID_EVENT' });
-    res.status(status).json({ accepted: acceptedCount, rejected: rejectedCount, ignored: bots, results });
+    const unlisted = Math.max(0, invalid - MAX_LISTED_INVALID);
+    res.status(status).json({ accepted: acceptedCount, rejected: rejectedCount, ignored: bots, ...(unlisted > 0 ? { unlisted } : {}), results: results.filter(Boolean) });
   });
 
   router.use(['/event', '/events'], countRefusal);

@@ -4,3 +4,4 @@ export { startIngestService } from './service';
 export { jsonBody } from './body';
 export { Enricher, type RequestFacts } from './enrich/enricher';
 export { CountryLookup, defaultCountryDatabase } from './enrich/geoip';
+export { BodyBudget } from './read-body';

@@ -3,8 +3,9 @@ import type { Registry } from 'prom-client';
 import type { Knex } from '@sitestream/db';
 import { createBaseApp, finishApp, mountOpsRoutes, openApiDocument, requestMetrics, type Config, type Lifecycle, type Logger } from '@sitestream/shared';
 import { authenticate } from './auth';
-import { AuthFailureCounter } from './auth-failures';
+import { AuthFailureCounter, KnownKeys } from './auth-failures';
 import { keyRateLimit } from './key-rate-limit';
+import { keyConcurrency, RangeGate } from './query-limits';
 import { createReportingMetrics } from './reporting-metrics';
 import { statsRoutes } from './stats.routes';
 
@@ -20,13 +21,19 @@ export function createReportingApp(deps: ReportingDeps): Express {
   const app = createBaseApp({ trustProxyHops: deps.config.TRUST_PROXY_HOPS });
   const metrics = createReportingMetrics(deps.registry);
   app.use(requestMetrics(deps.registry, { logger: deps.logger, level: 'info' }));
-  mountOpsRoutes(app, deps.lifecycle, deps.registry);
+  // /metrics is on the management listener only (service.ts).
+  mountOpsRoutes(app, deps.lifecycle, deps.registry, { metrics: false });
   app.get('/openapi.json', (_req, res) => {
     res.json(openApiDocument);
   });
   const failures = new AuthFailureCounter(deps.config.REPORTING_AUTH_FAILURES_PER_MINUTE);
-  const guards = [authenticate({ db: deps.db, metrics, failures }), keyRateLimit(deps.config.REPORTING_RATE_LIMIT_PER_MINUTE, metrics)];
-  app.use(statsRoutes({ db: deps.db, metrics, guards }));
+  const guards = [
+    authenticate({ db: deps.db, metrics, failures, known: new KnownKeys() }),
+    keyRateLimit(deps.config.REPORTING_RATE_LIMIT_PER_MINUTE, metrics),
+    keyConcurrency(deps.config.REPORTING_KEY_MAX_CONCURRENT, metrics),
+  ];
+  const ranges = new RangeGate(deps.config.REPORTING_MAX_CONCURRENT_RANGES);
+  app.use(statsRoutes({ db: deps.db, databaseUrl: deps.config.DATABASE_URL, metrics, guards, ranges }));
   finishApp(app, deps.logger);
   return app;
 }

@@ -1,6 +1,7 @@
 import { Counter, Histogram, type Registry } from 'prom-client';
 
-export type AuthFailureReason = 'missing' | 'malformed' | 'unknown' | 'revoked' | 'expired';
+/** `rejected`: unknown, revoked or expired, deliberately not told apart (metrics must not reveal what a 401 hides). */
+export type AuthFailureReason = 'missing' | 'malformed' | 'rejected';
 
 /** The reporting service's own metrics; every label has a small fixed set of values. */
 export function createReportingMetrics(registry: Registry) {
@@ -15,13 +16,13 @@ export function createReportingMetrics(registry: Registry) {
     }),
     authFailures: new Counter({
       name: 'sitestream_reporting_auth_failures_total',
-      help: 'Requests refused 401, by reason (the answer is the same for every reason)',
+      help: 'Requests refused 401, by reason: missing, malformed or rejected (unknown, revoked and expired keys are not told apart)',
       labelNames: ['reason'] as const,
       registers,
     }),
     rateLimited: new Counter({
       name: 'sitestream_reporting_rate_limited_requests_total',
-      help: 'Requests refused 429, by limiter: api_key (per key) or auth_failures (per client address)',
+      help: 'Requests refused 429 (or 503 for range_concurrency), by limiter: api_key (per key per minute), key_concurrency (queries in flight per key), range_concurrency (range queries in flight), auth_failures (per client address)',
       labelNames: ['limiter'] as const,
       registers,
     }),

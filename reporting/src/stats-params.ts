@@ -1,4 +1,4 @@
-import { Errors, isSafeText, LIMITS, parseCalendarDate, STATS_QUERY_LIMITS as STATS_LIMITS, type FieldError } from '@sitestream/shared';
+import { Errors, isSafeText, LIMITS, toNfc, parseCalendarDate, STATS_QUERY_LIMITS as STATS_LIMITS, type FieldError } from '@sitestream/shared';
 
 /** What a /stats request asks for: one local day (the seed's `date`) or a range of local days. */
 export interface StatsParams {
@@ -21,7 +21,8 @@ export function parseStatsParams(query: Record<string, unknown>): StatsParams {
   for (const key of Object.keys(query)) {
     if (!ALLOWED.has(key)) errors.push({ field: key.slice(0, 64), message: 'is not a known parameter' });
   }
-  const siteId = single(query, 'site_id', errors, true);
+  // Stored site ids are NFC (shared/src/text-rules.ts): an NFD spelling names the same site.
+  const siteId = toNfc(single(query, 'site_id', errors, true));
   if (siteId !== undefined && (siteId.length === 0 || [...siteId].length > LIMITS.site_id || !isSafeText(siteId))) {
     errors.push({ field: 'site_id', message: `must be 1 to ${LIMITS.site_id} characters without control characters` });
   }

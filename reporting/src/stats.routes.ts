@@ -2,14 +2,19 @@ import { Router, type RequestHandler } from 'express';
 import { isTransientDbError, keyCovers, type Knex } from '@sitestream/db';
 import { AppError, Errors } from '@sitestream/shared';
 import { apiKeyOf } from './auth';
+import { cancellable } from './cancellable-query';
 import { getStats } from './get-stats';
+import type { RangeGate } from './query-limits';
 import { timed, type ReportingMetrics } from './reporting-metrics';
 import { parseStatsParams } from './stats-params';
 
 export interface StatsRouteDeps {
   db: Knex;
+  /** For cancelling the query of a client that disconnected (over a connection outside the pool). */
+  databaseUrl: string;
+  ranges: RangeGate;
   metrics: ReportingMetrics;
-  /** authenticate(), then the per-key rate limit: run before anything else looks at the request. */
+  /** authenticate(), then the per-key rate and concurrency limits: run before anything else looks at the request. */
   guards: RequestHandler[];
 }
 
@@ -20,14 +25,30 @@ export function statsRoutes(deps: StatsRouteDeps): Router {
     const params = parseStatsParams(req.query as Record<string, unknown>);
     // Decided before any query, from the key alone: the answer cannot depend on whether the site exists.
     if (!keyCovers(apiKeyOf(req, res), params.siteId)) throw Errors.siteNotFound();
+    const isRange = params.kind === 'range';
+    if (isRange && !deps.ranges.tryEnter()) {
+      deps.metrics.rateLimited.inc({ limiter: 'range_concurrency' });
+      throw Errors.busy(1);
+    }
+    // A client that disconnects stops its query: nobody would read the answer.
+    const gone = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) gone.abort();
+    });
     try {
-      res.json(await timed(deps.metrics, params.kind === 'day' ? 'stats_day' : 'stats_range', () => getStats(deps.db, params)));
+      const stats = await timed(deps.metrics, isRange ? 'stats_range' : 'stats_day', () =>
+        cancellable(deps.db, deps.databaseUrl, gone.signal, (db) => getStats(db, params)),
+      );
+      res.json(stats);
     } catch (err) {
+      if (gone.signal.aborted) return;
       if (err instanceof AppError) throw err;
       // 57014: statement_timeout. A range too long for the timeout is the client's to shorten.
       if ((err as { code?: string }).code === '57014') throw Errors.queryTimeout(err);
       // A lost connection is worth a retry; any other failure is a bug, answered 500 and logged.
       throw isTransientDbError(err) ? Errors.databaseUnavailable(err) : Errors.internal(err);
+    } finally {
+      if (isRange) deps.ranges.leave();
     }
   });
   return router;

@@ -81,8 +81,12 @@ export const Errors = {
   unauthorized: () => new AppError('UNAUTHORIZED', 401, 'a valid API key is required: Authorization: Bearer <key>'),
   // Also the answer for a site outside the key's scope, whether or not that site exists.
   siteNotFound: () => new AppError('SITE_NOT_FOUND', 404, 'no data for this site'),
+  siteNotAllowed: () =>
+    new AppError('SITE_NOT_ALLOWED', 403, 'site_id is not one this ingest accepts', { details: [{ field: 'site_id', message: 'is not an allowed site' }] }),
   rateLimited: (retryAfterSeconds: number) =>
     new AppError('RATE_LIMITED', 429, 'too many requests; retry later', { retriable: true, retryAfterSeconds }),
+  busy: (retryAfterSeconds: number) =>
+    new AppError('BUSY', 503, 'too many long queries are running; retry shortly or ask for a shorter range', { retriable: true, retryAfterSeconds }),
   queryTimeout: (cause?: unknown) =>
     new AppError('QUERY_TIMEOUT', 503, 'the query took too long; ask for a shorter date range', { cause }),
   // The client went away before its body arrived: nobody reads the answer, but the log and metrics say why.

@@ -9,6 +9,10 @@ import {
   type EventContext,
   type EventContextInput,
 } from './event-context';
+import { isSafeText, isVisibleId, toNfc } from './text-rules';
+import { RFC3339_PATTERN, truncateToMicroseconds } from './time';
+
+export { isSafeText } from './text-rules';
 
 /** Column limits of analytics.website_events; the schema enforces the same, counted in code points as PostgreSQL counts. */
 export const LIMITS = {
@@ -41,13 +45,10 @@ export interface EventMessage extends EventContext {
   received_at: string;
 }
 
-/**
- * RFC 3339's own grammar: ajv-formats' date-time also takes "+01", "+0100" and a space for the "T", which
- * PostgreSQL and V8 may read differently. ajv-formats still checks the calendar (no Feb 30) and offset ranges.
- */
-const RFC3339 = '^\\d{4}-\\d{2}-\\d{2}[Tt]\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?([Zz]|[+-]\\d{2}:\\d{2})$';
+const RFC3339 = RFC3339_PATTERN;
 
 const text = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength, format: 'safe-text' }) as const;
+const id = (maxLength: number) => ({ type: 'string', minLength: 1, maxLength, format: 'visible-id' }) as const;
 
 export const eventInputSchema = {
   $id: 'https://sitestream.dev/schemas/event-input.json',
@@ -55,10 +56,10 @@ export const eventInputSchema = {
   additionalProperties: false,
   required: ['site_id', 'event_type', 'path', 'user_id', 'timestamp'],
   properties: {
-    site_id: text(LIMITS.site_id),
-    event_type: text(LIMITS.event_type),
+    site_id: id(LIMITS.site_id),
+    event_type: id(LIMITS.event_type),
     path: text(LIMITS.path),
-    user_id: text(LIMITS.user_id),
+    user_id: id(LIMITS.user_id),
     timestamp: { type: 'string', maxLength: LIMITS.timestamp, pattern: RFC3339, format: 'date-time' },
     event_id: { type: 'string', maxLength: 36, format: 'uuid' },
     ...contextInputProperties,
@@ -83,14 +84,6 @@ export const eventMessageSchema = {
   },
 } as const;
 
-// C0 and C1 control characters and DEL: PostgreSQL refuses NUL outright, and the others are never
-// legitimate in ids or paths (they break logs, CSV exports and terminals).
-const CONTROL = /[\u0000-\u001f\u007f-\u009f]/;
-
-export function isSafeText(s: string): boolean {
-  return s.isWellFormed() && !CONTROL.test(s);
-}
-
 /**
  * Compiled validators. Deliberately: no coerceTypes ("42" is not a number), no useDefaults (no mutation),
  * no allErrors (stop at the first problem: cheaper and not a DoS lever), strict mode on.
@@ -106,6 +99,7 @@ function buildAjv(options: { allErrors?: boolean } = {}): Ajv {
 /** The custom formats of the event schemas, for every Ajv that compiles them (the OpenAPI test too). */
 export function addEventFormats(ajv: Ajv): void {
   ajv.addFormat('safe-text', { type: 'string', validate: isSafeText });
+  ajv.addFormat('visible-id', { type: 'string', validate: isVisibleId });
   addContextFormats(ajv);
 }
 
@@ -125,25 +119,37 @@ export interface TimestampPolicy {
 }
 
 /** Validates one event as a client sent it. `prefix` locates it inside a batch ("events/3"). */
-export function validateEventInput(data: unknown, policy: TimestampPolicy, prefix = ''): Validation<EventInput> {
+export function validateEventInput(input: unknown, policy: TimestampPolicy, prefix = ''): Validation<EventInput> {
+  const data = normalised(input);
   if (!validateInput(data)) {
     explainInput(data);
     return { ok: false, errors: toFieldErrors(explainInput.errors ?? validateInput.errors, prefix).slice(0, MAX_REPORTED_ERRORS) };
   }
   const problem = checkInstant(data.timestamp, policy);
   if (problem) return { ok: false, errors: [{ field: join(prefix, 'timestamp'), message: problem }] };
-  return { ok: true, value: data };
+  return { ok: true, value: { ...data, timestamp: truncateToMicroseconds(data.timestamp) } };
+}
+
+/** Strings in NFC before any rule is checked (lengths are of what will be stored); the input is not mutated. */
+function normalised(data: unknown): unknown {
+  if (data === null || typeof data !== 'object' || Array.isArray(data)) return data;
+  const copy: Record<string, unknown> = { ...(data as Record<string, unknown>) };
+  for (const field of ['site_id', 'event_type', 'path', 'user_id'] as const) {
+    if (Object.hasOwn(copy, field)) copy[field] = toNfc(copy[field]);
+  }
+  return copy;
 }
 
 /** Validates a record read from Kafka (the consumer trusts nothing it did not check itself). */
-export function validateEventMessage(data: unknown): Validation<EventMessage> {
+export function validateEventMessage(input: unknown): Validation<EventMessage> {
+  const data = normalised(input);
   if (!validateMessage(data)) return { ok: false, errors: toFieldErrors(validateMessage.errors, '') };
   for (const field of ['timestamp', 'received_at'] as const) {
     if (!Number.isFinite(Date.parse(data[field]))) {
       return { ok: false, errors: [{ field, message: 'is not a representable instant' }] };
     }
   }
-  return { ok: true, value: data };
+  return { ok: true, value: { ...data, timestamp: truncateToMicroseconds(data.timestamp) } };
 }
 
 function checkInstant(ts: string, policy: TimestampPolicy): string | undefined {
@@ -182,6 +188,8 @@ const MESSAGES: Record<string, (e: ErrorObject) => string> = {
       case 'dns-name':
       case 'ip':
         return CONTEXT_FORMAT_MESSAGES[String(e.params.format)]!;
+      case 'visible-id':
+        return 'must not be blank nor contain control, bidi-control or zero-width characters or unpaired surrogates';
       default:
         return 'must not contain control characters or unpaired surrogates';
     }

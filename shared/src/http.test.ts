@@ -1,7 +1,10 @@
 import { Writable } from 'node:stream';
 import pino from 'pino';
 import { Registry } from 'prom-client';
+import { loadConfig } from './config';
 import { createBaseApp, finishApp, listen, requestMetrics, serverUrl } from './http';
+
+const limits = loadConfig({});
 
 /** One log line per request, with its id and duration, and nothing secret from the request. */
 describe('requestMetrics logging', () => {
@@ -21,7 +24,7 @@ describe('requestMetrics logging', () => {
       res.json({ ok: true });
     });
     finishApp(app, logger);
-    const server = await listen(app, 0, '127.0.0.1');
+    const server = await listen(app, 0, '127.0.0.1', limits);
     try {
       const url = serverUrl(server);
       await fetch(`${url}/stats/42?key=secret-in-query`, { headers: { authorization: 'Bearer ss_live_secret', 'x-request-id': 'req-1' } });
@@ -46,12 +49,32 @@ describe('requestMetrics logging', () => {
     app.get('/x', (_req, res) => {
       res.send('ok');
     });
-    const server = await listen(app, 0, '127.0.0.1');
+    const server = await listen(app, 0, '127.0.0.1', limits);
     try {
       await fetch(`${serverUrl(server)}/x`);
     } finally {
       server.close();
     }
     expect(lines).toEqual([]);
+  });
+
+  it('logs a 5xx with its route and path, never the query string', async () => {
+    const lines: string[] = [];
+    const logger = pino({ level: 'info' }, new Writable({ write: (c: Buffer, _e, done) => (lines.push(c.toString()), done()) }));
+    const app = createBaseApp({ trustProxyHops: 0 });
+    app.get('/boom', () => {
+      throw new Error('kaput');
+    });
+    finishApp(app, logger);
+    const server = await listen(app, 0, '127.0.0.1', limits);
+    try {
+      expect((await fetch(`${serverUrl(server)}/boom?token=secret-in-query`)).status).toBe(500);
+    } finally {
+      server.close();
+    }
+    const failed = lines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((l) => l.msg === 'request failed');
+    expect(failed).toHaveLength(1);
+    expect(failed[0]).toMatchObject({ method: 'GET', path: '/boom' });
+    expect(lines.join('')).not.toMatch(/secret/);
   });
 });

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
-import type { Server } from 'node:http';
+import { createServer, type Server } from 'node:http';
 import { Histogram, type Registry } from 'prom-client';
 import { AppError, Errors } from './errors';
+import type { Config } from './config';
 import type { Component, Lifecycle } from './lifecycle';
 import type { Logger } from './logger';
 
@@ -18,8 +19,12 @@ export function createBaseApp(options: { trustProxyHops: number }): Express {
   return app;
 }
 
-/** /healthz (the process is alive), /readyz (every component can serve), /metrics (Prometheus). */
-export function mountOpsRoutes(app: Express, lifecycle: Lifecycle, registry: Registry): void {
+/**
+ * /healthz (the process is alive) and /readyz (every component can serve) on every listener; /metrics
+ * (Prometheus) only where `metrics` is set: the management listener, never a public port (metrics show versions,
+ * traffic and refusals that the public answers deliberately keep to themselves).
+ */
+export function mountOpsRoutes(app: Express, lifecycle: Lifecycle, registry: Registry, options: { metrics: boolean }): void {
   app.get('/healthz', (_req, res) => {
     res.json({ status: 'ok' });
   });
@@ -27,9 +32,29 @@ export function mountOpsRoutes(app: Express, lifecycle: Lifecycle, registry: Reg
     const readiness = await lifecycle.readiness();
     res.status(readiness.ready ? 200 : 503).json(readiness);
   });
-  app.get('/metrics', async (_req, res) => {
-    res.type(registry.contentType).send(await registry.metrics());
-  });
+  if (options.metrics) {
+    app.get('/metrics', async (_req, res) => {
+      res.type(registry.contentType).send(await registry.metrics());
+    });
+  }
+}
+
+/**
+ * The management listener of a public service: /metrics, /healthz, /readyz on MANAGEMENT_HOST (loopback by
+ * default) and the service's own management port. Closed last, so metrics stay readable during shutdown.
+ */
+export async function startManagementListener(
+  config: HttpLimits & Pick<Config, 'MANAGEMENT_HOST' | 'TRUST_PROXY_HOPS'>,
+  port: number,
+  lifecycle: Lifecycle,
+  registry: Registry,
+  logger: Logger,
+): Promise<{ url: string; component: Component }> {
+  const app = createBaseApp({ trustProxyHops: config.TRUST_PROXY_HOPS });
+  mountOpsRoutes(app, lifecycle, registry, { metrics: true });
+  finishApp(app, logger);
+  const server = await listen(app, port, config.MANAGEMENT_HOST, config);
+  return { url: serverUrl(server), component: serverComponent('management', server) };
 }
 
 /** JSON 404 and the one error handler: AppErrors become their status and body; anything else is a 500. */
@@ -38,7 +63,8 @@ export function finishApp(app: Express, logger: Logger): void {
   const onError: ErrorRequestHandler = (err, req, res, _next) => {
     const appError = toAppError(err);
     if (appError.status >= 500 && !appError.retriable) {
-      logger.error({ err, method: req.method, url: req.originalUrl }, 'request failed');
+      // req.path, never req.originalUrl: query strings carry site ids, keys by mistake, user data.
+      logger.error({ err, method: req.method, path: req.path }, 'request failed');
     }
     if (appError.retryAfterSeconds !== undefined) res.set('Retry-After', String(appError.retryAfterSeconds));
     if (res.headersSent) return;
@@ -84,10 +110,31 @@ export function serverComponent(id: string, server: Server): Component {
   };
 }
 
-export function listen(app: Express, port: number, host: string): Promise<Server> {
+export type HttpLimits = Pick<Config, 'HTTP_HEADERS_TIMEOUT_MS' | 'HTTP_REQUEST_TIMEOUT_MS' | 'HTTP_KEEP_ALIVE_TIMEOUT_MS' | 'HTTP_MAX_CONNECTIONS'>;
+
+/**
+ * Listens with the timeouts given at creation: Node reads headersTimeout/requestTimeout when the server is built
+ * and checks them every connectionsCheckingInterval (30 s by default), so setting them afterwards let a client
+ * that trickles its request hold its socket (and the body buffered so far) for up to 90 s. Past
+ * HTTP_MAX_CONNECTIONS open sockets, new ones are closed at once.
+ */
+export function listen(app: Express, port: number, host: string, limits: HttpLimits): Promise<Server> {
+  const server = createServer(
+    {
+      headersTimeout: limits.HTTP_HEADERS_TIMEOUT_MS,
+      requestTimeout: limits.HTTP_REQUEST_TIMEOUT_MS,
+      keepAliveTimeout: limits.HTTP_KEEP_ALIVE_TIMEOUT_MS,
+      connectionsCheckingInterval: Math.max(100, Math.min(1000, Math.floor(limits.HTTP_HEADERS_TIMEOUT_MS / 4))),
+    },
+    app,
+  );
+  server.maxConnections = limits.HTTP_MAX_CONNECTIONS;
   return new Promise((resolve, reject) => {
-    const server = app.listen(port, host, (err?: Error) => (err ? reject(err) : resolve(server)));
     server.once('error', reject);
+    server.listen(port, host, () => {
+      server.off('error', reject);
+      resolve(server);
+    });
   });
 }
 

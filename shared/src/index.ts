@@ -9,3 +9,4 @@ export * from './logger';
 export * from './metrics';
 export * from './openapi';
 export * from './time';
+export { isVisibleId, toNfc } from './text-rules';

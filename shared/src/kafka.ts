@@ -1,4 +1,4 @@
-import { Kafka, logLevel, Partitioners, type Admin, type KafkaConfig, type LogEntry, type Producer, type ProducerConfig } from 'kafkajs';
+import { ConfigResourceTypes, Kafka, logLevel, Partitioners, type Admin, type KafkaConfig, type LogEntry, type Producer, type ProducerConfig } from 'kafkajs';
 import type { Config } from './config';
 import { kafkaBrokers } from './config';
 import type { Logger } from './logger';
@@ -63,6 +63,16 @@ export interface TopicSpec {
   configEntries?: { name: string; value: string }[];
 }
 
+/**
+ * The settings a topic is created with. With replicas, min.insync.replicas is 2 (or the given value): with acks=all
+ * a write is then on at least two brokers before ingest answers 202, and a lone surviving leader refuses writes
+ * rather than keep them on one disk. Kafka's default (1) would make acks=all mean "on the leader only".
+ */
+export function topicConfigEntries(spec: TopicSpec, minInsyncReplicas?: number): { name: string; value: string }[] {
+  const minInsync = minInsyncReplicas ?? (spec.replicationFactor > 1 ? Math.min(2, spec.replicationFactor) : undefined);
+  return minInsync ? [{ name: 'min.insync.replicas', value: String(minInsync) }] : [];
+}
+
 /** Creates the topics if missing; an existing topic is left as it is. */
 export async function ensureTopics(admin: Admin, topics: TopicSpec[], minInsyncReplicas?: number): Promise<void> {
   const existing = new Set(await admin.listTopics());
@@ -70,10 +80,7 @@ export async function ensureTopics(admin: Admin, topics: TopicSpec[], minInsyncR
   if (missing.length === 0) return;
   await admin.createTopics({
     waitForLeaders: true,
-    topics: missing.map((t) => ({
-      ...t,
-      configEntries: [...(t.configEntries ?? []), ...(minInsyncReplicas ? [{ name: 'min.insync.replicas', value: String(minInsyncReplicas) }] : [])],
-    })),
+    topics: missing.map((t) => ({ ...t, configEntries: [...(t.configEntries ?? []), ...topicConfigEntries(t, minInsyncReplicas)] })),
   });
 }
 
@@ -100,4 +107,21 @@ export function createProducer(kafka: Kafka, overrides: ProducerConfig = {}): Pr
 export async function countTopicRecords(admin: Admin, topic: string): Promise<number> {
   const offsets = await admin.fetchTopicOffsets(topic);
   return offsets.reduce((sum, p) => sum + Number(p.high) - Number(p.low), 0);
+}
+
+/**
+ * The topic's max.message.bytes (the broker's message.max.bytes unless the topic overrides it): the largest record
+ * batch the broker takes. Undefined when the broker does not say (then the configured size stands alone).
+ */
+export async function topicMaxMessageBytes(admin: Admin, topic: string): Promise<number | undefined> {
+  try {
+    const described = await admin.describeConfigs({
+      includeSynonyms: false,
+      resources: [{ type: ConfigResourceTypes.TOPIC, name: topic, configNames: ['max.message.bytes'] }],
+    });
+    const value = Number(described.resources[0]?.configEntries.find((e) => e.configName === 'max.message.bytes')?.configValue);
+    return Number.isFinite(value) && value > 0 ? value : undefined;
+  } catch {
+    return undefined;
+  }
 }

@@ -88,9 +88,31 @@ export class Lifecycle {
   }
 }
 
+/**
+ * A readiness probe that runs at most once per `ttlMs`, shared by concurrent callers: /readyz is public, and a
+ * probe that queries the database on every call would let anyone make the service query it at will.
+ */
+export function cachedProbe(probe: () => Promise<boolean>, ttlMs = 1000, now: () => number = Date.now): () => Promise<boolean> {
+  let last: { at: number; ok: boolean } | undefined;
+  let running: Promise<boolean> | undefined;
+  return () => {
+    if (last && now() - last.at < ttlMs) return Promise.resolve(last.ok);
+    running ??= probe()
+      .catch(() => false)
+      .then((ok) => {
+        last = { at: now(), ok };
+        running = undefined;
+        return ok;
+      });
+    return running;
+  };
+}
+
 /** A started service as its composition root hands it back: where it listens and how to stop it. */
 export interface RunningService {
   url: string;
+  /** The management listener (/metrics), where the service has one apart from its public port. */
+  managementUrl?: string;
   lifecycle: Lifecycle;
   stop(): Promise<void>;
 }

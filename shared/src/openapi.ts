@@ -107,8 +107,10 @@ const schemas = {
       accepted: count,
       rejected: count,
       ignored: { ...count, description: 'events from bots: not stored, not an error' },
+      unlisted: { ...count, description: 'invalid items past the first 10, not in results (every item missing from results is one of them)' },
       results: {
         type: 'array',
+        description: 'every accepted item, every item refused by a limit or the broker (with its event_id), and the first 10 invalid items',
         items: {
           type: 'object',
           additionalProperties: false,
@@ -167,8 +169,10 @@ const schemas = {
 const ingestServers = [{ url: 'http://localhost:8000', description: 'ingest' }];
 const reportingServers = [{ url: 'http://localhost:8001', description: 'reporting' }];
 const ingestErrors = {
+  '403': json(ref('Error'), 'SITE_NOT_ALLOWED: the site_id is not in INGEST_SITES'),
   '413': json(ref('Error'), 'body too large'),
   '415': json(ref('Error'), 'not JSON, or not UTF-8'),
+  '429': json(ref('Error'), "RATE_LIMITED: the site's or the client's events per second, or the new sites per hour, are used up", retryAfter),
 };
 
 const queryParam = (name: string, schema: object, description: string, required = false) => ({ name, in: 'query', required, schema, description });
@@ -229,8 +233,8 @@ const paths = {
           'WWW-Authenticate': { schema: { type: 'string' } },
         }),
         '404': json(ref('Error'), "SITE_NOT_FOUND: the site is outside the key's scope"),
-        '429': json(ref('Error'), "RATE_LIMITED: the key's requests per minute, or the client's failed authentications, are used up", retryAfter),
-        '503': json(ref('Error'), 'DATABASE_UNAVAILABLE (retry), or QUERY_TIMEOUT (ask for a shorter range)'),
+        '429': json(ref('Error'), "RATE_LIMITED: the key's requests per minute or in flight, or the client's failed key lookups, are used up", retryAfter),
+        '503': json(ref('Error'), 'DATABASE_UNAVAILABLE (retry), BUSY (too many range queries running; retry), or QUERY_TIMEOUT (ask for a shorter range)'),
       },
     },
   },
@@ -245,7 +249,7 @@ const paths = {
       responses: { '200': json({ type: 'object' }, 'ready'), '503': json({ type: 'object' }, 'a component is not ready') },
     },
   },
-  '/metrics': { get: { summary: 'Prometheus metrics', operationId: 'getMetrics', responses: { '200': { description: 'Prometheus text format' } } } },
+  '/metrics': { get: { summary: 'Prometheus metrics: on the management port (ingest 9100, reporting 9101, consumer 8002), never the public one', operationId: 'getMetrics', responses: { '200': { description: 'Prometheus text format' } } } },
 };
 
 export const openApiDocument = {

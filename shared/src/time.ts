@@ -16,3 +16,19 @@ export function utcDayRange(date: { year: number; month: number; day: number }):
   const start = Date.UTC(date.year, date.month - 1, date.day);
   return { start: new Date(start).toISOString(), end: new Date(start + 86_400_000).toISOString() };
 }
+
+/**
+ * RFC 3339 date-time as both V8 and PostgreSQL read it. RFC 3339's own grammar (ajv-formats' date-time also takes
+ * "+01", "+0100" and a space for the "T"), with offsets within ±15:59: PostgreSQL refuses ±16:00 and beyond
+ * (22009), which JavaScript takes, so such an event would be accepted and then dead-lettered.
+ */
+export const RFC3339_PATTERN = '^\\d{4}-\\d{2}-\\d{2}[Tt]\\d{2}:\\d{2}:\\d{2}(\\.\\d{1,9})?([Zz]|[+-](0\\d|1[0-5]):[0-5]\\d)$';
+
+/**
+ * Drops fraction digits past the microsecond. PostgreSQL keeps microseconds and *rounds* the rest
+ * (23:59:59.9999995Z becomes the next day) while V8 truncates to milliseconds (the day before): truncated to six
+ * digits, both read the same instant to their precision, so the same day.
+ */
+export function truncateToMicroseconds(timestamp: string): string {
+  return timestamp.replace(/(\.\d{6})\d+/, '$1');
+}

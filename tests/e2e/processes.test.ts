@@ -11,10 +11,13 @@ describe('services as processes', () => {
   let database: TestDatabase;
   let procs: ServiceProcess[] = [];
   let ports: { ingest: number; reporting: number; consumer: number };
+  let management: { ingest: number; reporting: number; consumer: number };
 
   beforeAll(async () => {
     database = await createTestDatabase();
     ports = { ingest: await freePort(), reporting: await freePort(), consumer: await freePort() };
+    // The consumer has no public port: its one listener is its management listener.
+    management = { ingest: await freePort(), reporting: await freePort(), consumer: ports.consumer };
     const env = {
       ...Object.fromEntries(Object.entries(uniqueKafkaNames()).map(([k, v]) => [k, String(v)])),
       DATABASE_URL: database.url,
@@ -23,6 +26,8 @@ describe('services as processes', () => {
       INGEST_PORT: String(ports.ingest),
       REPORTING_PORT: String(ports.reporting),
       CONSUMER_PORT: String(ports.consumer),
+      INGEST_MANAGEMENT_PORT: String(management.ingest),
+      REPORTING_MANAGEMENT_PORT: String(management.reporting),
       KAFKA_TOPIC_PARTITIONS: '2',
       LOG_LEVEL: 'warn',
     };
@@ -57,8 +62,12 @@ describe('services as processes', () => {
     expect(Object.keys(stats).slice(0, 5)).toEqual(['site_id', 'date', 'total_views', 'unique_users', 'top_paths']);
   });
 
-  it('exposes health, readiness and Prometheus metrics on every service', async () => {
-    for (const port of Object.values(ports)) {
+  it('exposes health and readiness on every port, Prometheus metrics on the management ports only', async () => {
+    for (const port of [ports.ingest, ports.reporting]) {
+      expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
+      expect((await fetch(`http://127.0.0.1:${port}/metrics`)).status).toBe(404);
+    }
+    for (const port of Object.values(management)) {
       expect((await fetch(`http://127.0.0.1:${port}/healthz`)).status).toBe(200);
       const metrics = await (await fetch(`http://127.0.0.1:${port}/metrics`)).text();
       expect(metrics).toContain('sitestream_build_info');

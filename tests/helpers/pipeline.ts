@@ -10,6 +10,9 @@ export interface Pipeline {
   config: Config;
   ingestUrl: string;
   reportingUrl: string;
+  /** Where ingest and reporting serve /metrics (their management listeners). */
+  ingestManagementUrl: string;
+  reportingManagementUrl: string;
   consumerUrl: string;
   db: Knex;
   stop(): Promise<void>;
@@ -23,7 +26,7 @@ export function uniqueKafkaNames(): Pick<Config, 'KAFKA_TOPIC' | 'KAFKA_DLQ_TOPI
 
 export function testConfig(overrides: Partial<Config> = {}): Config {
   const base = loadConfig({ ...process.env, LOG_LEVEL: process.env.TEST_LOG_LEVEL ?? 'silent', HOST: '127.0.0.1' });
-  return Object.freeze({ ...base, ...uniqueKafkaNames(), KAFKA_TOPIC_PARTITIONS: 3, INGEST_PORT: 0, REPORTING_PORT: 0, CONSUMER_PORT: 0, ...overrides });
+  return Object.freeze({ ...base, ...uniqueKafkaNames(), KAFKA_TOPIC_PARTITIONS: 3, INGEST_PORT: 0, REPORTING_PORT: 0, CONSUMER_PORT: 0, INGEST_MANAGEMENT_PORT: 0, REPORTING_MANAGEMENT_PORT: 0, ...overrides });
 }
 
 /**
@@ -47,6 +50,8 @@ export async function startPipeline(overrides: Partial<Config> = {}, options: { 
     config,
     ingestUrl: ingest.url,
     reportingUrl: reporting.url,
+    ingestManagementUrl: ingest.managementUrl!,
+    reportingManagementUrl: reporting.managementUrl!,
     consumerUrl: consumer?.url ?? '',
     db: database.db,
     stop: async () => {

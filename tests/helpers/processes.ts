@@ -16,7 +16,8 @@ export interface ServiceProcess {
 /** Runs a service's compiled composition root (what Docker and npm start run) as its own process. */
 export function spawnService(name: 'ingest' | 'consumer' | 'reporting', env: Record<string, string>): ServiceProcess {
   const child = spawn(process.execPath, [resolve(ROOT, name, 'dist', 'main.js')], {
-    env: { ...process.env, ...env },
+    // Management listeners on free ports unless the caller names them: tests run beside each other and npm start.
+    env: { ...process.env, INGEST_MANAGEMENT_PORT: '0', REPORTING_MANAGEMENT_PORT: '0', ...env },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   let out = '';

@@ -11,6 +11,7 @@ import { send, validEvent, type Sent } from './http';
 
 const DEADLINE_MS = 1500;
 const BUFFER_LIMIT = 200;
+const BUFFER_LIMIT_BYTES = 256 * 1024;
 
 /**
  * Honest under overload: with its own broker killed, ingest answers 503 with Retry-After within its deadline
@@ -22,6 +23,8 @@ describe('ingest when the broker is gone', () => {
   let kafka: LocalKafka;
   let config: Config;
   let ingest: Awaited<ReturnType<typeof startIngestService>>;
+  /** Bounded in bytes only: its event limit is far away. */
+  let byBytes: Awaited<ReturnType<typeof startIngestService>>;
   const post = (body: unknown, path = '/event'): Promise<Sent> => send(`${ingest.url}${path}`, Buffer.from(JSON.stringify(body)));
   const readyz = async () => (await fetch(`${ingest.url}/readyz`)).status;
 
@@ -36,8 +39,11 @@ describe('ingest when the broker is gone', () => {
       INGEST_MAX_BUFFERED_EVENTS: BUFFER_LIMIT,
     });
     ingest = await startIngestService(config, createLogger(config, 'ingest'));
+    const bytesConfig = { ...config, INGEST_MAX_BUFFERED_EVENTS: 1_000_000, INGEST_MAX_BUFFERED_BYTES: BUFFER_LIMIT_BYTES };
+    byBytes = await startIngestService(bytesConfig, createLogger(bytesConfig, 'ingest'));
   }, 120_000);
   afterAll(async () => {
+    await byBytes?.stop();
     await ingest?.stop();
     await kafka?.stop();
     if (dataDir) rmSync(dataDir, { recursive: true, force: true });
@@ -85,8 +91,22 @@ describe('ingest when the broker is gone', () => {
     expect(maxBuffered).toBeLessThanOrEqual(BUFFER_LIMIT);
     // Events kafkajs still holds count until it gives up on them; then the buffer is empty again.
     await waitFor(() => ingest.publisher.buffered === 0, { what: 'buffer drained', timeoutMs: 60_000 });
-    const metrics = await (await fetch(`${ingest.url}/metrics`)).text();
+    const metrics = await (await fetch(`${ingest.managementUrl}/metrics`)).text();
     expect(metrics).toMatch(/sitestream_ingest_requests_refused_total\{[^}]*status="503"[^}]*code="OVERLOADED"[^}]*\} [1-9]/);
+  });
+
+  it('then a flood of large events is refused at the byte cap, however few events that is', async () => {
+    let maxBytes = 0;
+    const sampler = setInterval(() => (maxBytes = Math.max(maxBytes, byBytes.publisher.bufferedBytes)), 5);
+    const large = validEvent({ path: `/${'p'.repeat(2000)}` });
+    const answers = await Promise.all(Array.from({ length: 300 }, () => send(`${byBytes.url}/event`, Buffer.from(JSON.stringify(large)))));
+    clearInterval(sampler);
+    const byCode = countBy(answers.map((a) => `${a.status} ${a.body?.error?.code ?? ''}`));
+    // 300 events of ~2.2 KB are ~660 KB: more than the 256 KB cap, so some are refused at once.
+    expect(byCode['503 OVERLOADED']).toBeGreaterThan(0);
+    expect(byCode['202 ']).toBeUndefined();
+    expect(maxBytes).toBeLessThanOrEqual(BUFFER_LIMIT_BYTES);
+    await waitFor(() => byBytes.publisher.bufferedBytes === 0, { what: 'byte buffer drained', timeoutMs: 60_000 });
   });
 
   it('when the broker comes back, /readyz and 202 come back too', async () => {

@@ -124,9 +124,9 @@ describe('docker-compose.yml', () => {
       targets: [...(j.static_configs ?? []).flatMap((c) => c.targets), ...(j.dns_sd_configs ?? []).flatMap((c) => c.names.map((n) => `${n}:${c.port}`))],
     }));
     expect(endpoints).toEqual([
-      { job: 'ingest', targets: ['ingest:8000'] },
+      { job: 'ingest', targets: ['ingest:9100'] },
       { job: 'consumer', targets: ['consumer:8002'] },
-      { job: 'reporting', targets: ['reporting:8001'] },
+      { job: 'reporting', targets: ['reporting:9101'] },
     ]);
     expect(prom.scrape_configs.find((j) => j.job_name === 'consumer')?.dns_sd_configs?.[0]?.type).toBe('A');
   });

@@ -60,7 +60,7 @@ beforeAll(async () => {
   await producer.send({ topic: pipeline.config.KAFKA_TOPIC, messages: [{ key: 'catalog-site-0', value: 'not json' }] });
   await producer.disconnect();
 
-  const urls: Record<ServiceName, string> = { ingest: pipeline.ingestUrl, consumer: pipeline.consumerUrl, reporting: pipeline.reportingUrl };
+  const urls: Record<ServiceName, string> = { ingest: pipeline.ingestManagementUrl, consumer: pipeline.consumerUrl, reporting: pipeline.reportingManagementUrl };
   await waitFor(
     async () => {
       const consumer = parseExposition(await (await fetch(`${urls.consumer}/metrics`)).text());

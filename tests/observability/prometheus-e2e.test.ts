@@ -27,7 +27,7 @@ interface ScrapeConfig {
 /** prometheus.yml with each job's discovery replaced by the pipeline's address, and a 1 s cadence. */
 function configFor(pipeline: Pipeline): object {
   const base = parse(readFileSync(join(PROM_DIR, 'prometheus.yml'), 'utf8')) as { rule_files: string[]; scrape_configs: ScrapeConfig[] };
-  const urls: Record<string, string> = { ingest: pipeline.ingestUrl, consumer: pipeline.consumerUrl, reporting: pipeline.reportingUrl };
+  const urls: Record<string, string> = { ingest: pipeline.ingestManagementUrl, consumer: pipeline.consumerUrl, reporting: pipeline.reportingManagementUrl };
   return {
     global: { scrape_interval: '1s', scrape_timeout: '1s', evaluation_interval: '1s' },
     rule_files: base.rule_files.map((f) => join(PROM_DIR, f)),

@@ -92,7 +92,8 @@ describe('OpenAPI document', () => {
   it('documents only operations the services serve', async () => {
     for (const [path, item] of Object.entries(openApiDocument.paths)) {
       const method = 'get' in item ? 'GET' : 'POST';
-      const base = path === '/event' || path === '/events' ? pipeline.ingestUrl : pipeline.reportingUrl;
+      // /metrics is served on the management listener only.
+      const base = path === '/event' || path === '/events' ? pipeline.ingestUrl : path === '/metrics' ? pipeline.reportingManagementUrl : pipeline.reportingUrl;
       const res = await fetch(`${base}${path}`, { method, headers: { 'content-type': 'application/json' }, ...(method === 'POST' ? { body: '{}' } : {}) });
       // Any answer but the catalog's "no such route" means the operation exists.
       expect({ path, missing: (await res.text()).includes('"NOT_FOUND"') }).toEqual({ path, missing: false });

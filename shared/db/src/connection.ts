@@ -61,3 +61,20 @@ export async function ensureDatabase(databaseUrl: string): Promise<void> {
     await client.end();
   }
 }
+
+/**
+ * Cancels what a backend is running (pg_cancel_backend), over a connection of its own: the pool may be the very
+ * thing that is full. Best effort: a failure to cancel leaves the statement to its statement_timeout.
+ */
+export async function cancelBackend(databaseUrl: string, pid: number): Promise<void> {
+  const client = new pg.Client({ connectionString: databaseUrl, connectionTimeoutMillis: 2000, application_name: 'sitestream-cancel' });
+  client.on('error', () => undefined);
+  try {
+    await client.connect();
+    await client.query('SELECT pg_cancel_backend($1)', [pid]);
+  } catch {
+    // Nothing more to do: the statement timeout still bounds the query.
+  } finally {
+    await client.end().catch(() => undefined);
+  }
+}

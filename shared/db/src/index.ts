@@ -1,4 +1,4 @@
-export { createDb, ensureDatabase, type Knex } from './connection';
+export { cancelBackend, createDb, ensureDatabase, type Knex } from './connection';
 export { classifyDbError, describeDbError, isTransientDbError, type DbErrorClass } from './db-errors';
 export { migrateLatest, migrateRollbackAll } from './migrate';
 export { applyRollups, recomputeRollups, ROLLUP_RETURNING, ROLLUP_TABLES, type InsertedEvent, type RecomputeScope } from './rollups';
