@@ -146,7 +146,7 @@ export async function settleLedger(scenario: string, ledger: Ledger, db: Knex, o
   const line =
     `${scenario} accepted=${result.accepted} stored=${result.stored} dead_lettered=${result.deadLettered} ` +
     `lost=${lost} duplicated=${duplicated} phantom=${phantom} rollups=${rollups.exact ? 'exact' : 'MISMATCH'} recovery_s=${options.recoveryS.toFixed(1)}` +
-    ` (unacknowledged_stored=${unacknowledgedStored} site_days=${rollups.siteDays} answers=${JSON.stringify(Object.fromEntries(ledger.statuses))})`;
+    ` (dead_lettered_events=${result.deadLetteredEvents} unacknowledged_stored=${unacknowledgedStored} site_days=${rollups.siteDays} answers=${JSON.stringify(Object.fromEntries(ledger.statuses))})`;
   process.stdout.write(`\n${line}\n${rollups.exact ? '' : `rollup differences:\n  ${rollups.differences.slice(0, 20).join('\n  ')}\n`}`);
   if (options.record !== false) {
     mkdirSync(dirname(OUT), { recursive: true });
