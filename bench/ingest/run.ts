@@ -50,8 +50,7 @@ async function main(): Promise<void> {
     console.error(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB; node ${process.version}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     let brokers = process.env.KAFKA_BROKERS;
     if (!brokers) {
-      const port = 29092 + Math.floor(Math.random() * 400) * 2;
-      kafka = await startLocalKafka({ dataDir: join(work, 'kafka'), brokers: [{ nodeId: 1, port, controllerPort: port + 1 }] });
+      kafka = await startLocalKafka({ dataDir: join(work, 'kafka'), brokers: [{ nodeId: 1, port: await freePort(), controllerPort: await freePort() }] });
       brokers = kafka.bootstrap;
       console.error(`Kafka broker started at ${brokers}`);
     }

@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startLocalKafka, type LocalKafka } from '@sitestream/infra';
+import { freePort, startLocalKafka, type LocalKafka } from '@sitestream/infra';
 
 /**
  * What the tests run against, decided once per jest run:
@@ -57,8 +57,7 @@ export async function startTestEnvironment(): Promise<TestEnvironment> {
 
   if (!kafkaBrokers) {
     const dataDir = mkdtempSync(join(tmpdir(), 'sitestream-test-kafka-'));
-    const port = 19092 + Math.floor(Math.random() * 400) * 2;
-    const local: LocalKafka = await startLocalKafka({ dataDir, brokers: [{ nodeId: 1, port, controllerPort: port + 1 }] });
+    const local: LocalKafka = await startLocalKafka({ dataDir, brokers: [{ nodeId: 1, port: await freePort(), controllerPort: await freePort() }] });
     kafkaBrokers = local.bootstrap;
     stops.push(async () => {
       await local.stop();

@@ -190,7 +190,7 @@ export async function startLocalKafka(options: LocalKafkaOptions): Promise<Local
     await Promise.all(brokers.map((b) => b.kill('SIGTERM')));
   };
   try {
-    await waitForCluster(bootstrap, specs.length, options.readyTimeoutMs ?? 90_000, brokers);
+    await waitForCluster(bootstrap, specs.length, options.readyTimeoutMs ?? 90_000, brokers, clusterId);
   } catch (err) {
     await Promise.all(brokers.map((b) => b.kill('SIGKILL')));
     throw err;
@@ -198,8 +198,12 @@ export async function startLocalKafka(options: LocalKafkaOptions): Promise<Local
   return { bootstrap, brokers, stop };
 }
 
-/** Polls until the cluster reports every broker and a controller; fails fast when a broker process dies. */
-export async function waitForCluster(bootstrap: string, expectedBrokers: number, timeoutMs: number, procs: BrokerProcess[] = []): Promise<void> {
+/**
+ * Polls until the cluster reports every broker and a controller; fails fast when a broker process dies. With
+ * `clusterId`, only that cluster counts: a foreign broker already listening on the port (another test's, or a
+ * port handed out twice) is reported at once, never mistaken for ours.
+ */
+export async function waitForCluster(bootstrap: string, expectedBrokers: number, timeoutMs: number, procs: BrokerProcess[] = [], clusterId?: string): Promise<void> {
   filterKafkajsTimerWarning();
   const deadline = Date.now() + timeoutMs;
   let lastError = 'not reachable yet';
@@ -214,9 +218,13 @@ export async function waitForCluster(bootstrap: string, expectedBrokers: number,
     try {
       await admin.connect();
       const cluster = await admin.describeCluster();
+      if (clusterId !== undefined && cluster.clusterId !== clusterId) {
+        throw new ForeignClusterError(`${bootstrap} is answered by another Kafka cluster (${cluster.clusterId}, expected ${clusterId}): is the port taken?`);
+      }
       if (cluster.brokers.length >= expectedBrokers && cluster.controller !== null) return;
       lastError = `${cluster.brokers.length}/${expectedBrokers} brokers registered`;
     } catch (err) {
+      if (err instanceof ForeignClusterError) throw err;
       lastError = (err as Error).message;
     } finally {
       await admin.disconnect().catch(() => undefined);
@@ -225,6 +233,8 @@ export async function waitForCluster(bootstrap: string, expectedBrokers: number,
   }
   throw new Error(`Kafka at ${bootstrap} not ready after ${timeoutMs} ms: ${lastError}`);
 }
+
+class ForeignClusterError extends Error {}
 
 function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();
