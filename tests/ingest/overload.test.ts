@@ -24,6 +24,15 @@ describe('ingest when the broker is gone', () => {
   let ingest: Awaited<ReturnType<typeof startIngestService>>;
   const post = (body: unknown, path = '/event'): Promise<Sent> => send(`${ingest.url}${path}`, Buffer.from(JSON.stringify(body)));
   const readyz = async () => (await fetch(`${ingest.url}/readyz`)).status;
+  // Each test sets the broker state it needs, so none relies on another having run before it (jest -t works).
+  const brokerAlive = () => kafka.brokers[0]!.child.exitCode === null && kafka.brokers[0]!.child.signalCode === null;
+  const brokerDown = async () => {
+    if (brokerAlive()) await kafka.brokers[0]!.kill('SIGKILL');
+  };
+  const brokerUp = async () => {
+    if (!brokerAlive()) await kafka.brokers[0]!.restart();
+    await waitFor(async () => (await readyz()) === 200, { what: '/readyz 200', timeoutMs: 90_000 });
+  };
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'sitestream-overload-kafka-'));
@@ -44,12 +53,14 @@ describe('ingest when the broker is gone', () => {
   });
 
   it('while the broker is up, an event gets 202 and /readyz says ready', async () => {
-    expect((await post(validEvent())).status).toBe(202);
+    await brokerUp();
+    const r = await waitFor(async () => ((await post(validEvent())).status === 202 ? true : undefined), { what: '202', timeoutMs: 30_000 });
+    expect(r).toBe(true);
     expect(await readyz()).toBe(200);
-  });
+  }, 150_000);
 
   it('when the broker is killed, an event gets 503 with Retry-After within the deadline', async () => {
-    await kafka.brokers[0]!.kill('SIGKILL');
+    await brokerDown();
     const started = Date.now();
     const r = await post(validEvent());
     const elapsed = Date.now() - started;
@@ -60,6 +71,7 @@ describe('ingest when the broker is gone', () => {
   });
 
   it('then /readyz answers 503 naming the producer', async () => {
+    await brokerDown();
     const body = await waitFor(
       async () => {
         const res = await fetch(`${ingest.url}/readyz`);
@@ -71,6 +83,7 @@ describe('ingest when the broker is gone', () => {
   });
 
   it('then a flood is refused at the buffer cap: no 202, memory held to the limit, and it drains', async () => {
+    await brokerDown();
     let maxBuffered = 0;
     const sampler = setInterval(() => (maxBuffered = Math.max(maxBuffered, ingest.publisher.buffered)), 5);
     const batch = { events: Array.from({ length: 50 }, () => validEvent()) };
@@ -90,8 +103,8 @@ describe('ingest when the broker is gone', () => {
   }, 90_000);
 
   it('when the broker comes back, /readyz and 202 come back too', async () => {
-    await kafka.brokers[0]!.restart();
-    await waitFor(async () => (await readyz()) === 200, { what: '/readyz 200 again', timeoutMs: 90_000 });
+    await brokerDown();
+    await brokerUp();
     const r = await waitFor(
       async () => {
         const answer = await post(validEvent());

@@ -76,7 +76,18 @@ export class Stage {
       };
       const admin = new Kafka({ brokers: kafka.bootstrap.split(','), logLevel: logLevel.NOTHING }).admin();
       await admin.connect();
-      await ensureTopics(admin, pipelineTopics(loadConfig(env)));
+      const topics = pipelineTopics(loadConfig(env));
+      // On a fresh 3-broker cluster, createTopics' wait for leaders can ask a broker that has not heard of the
+      // topic yet and fail with UNKNOWN_TOPIC_OR_PARTITION (seen in a full run): retry until every partition has
+      // a leader. ensureTopics creates only what is missing, so a retry never re-creates.
+      await waitFor(
+        async () => {
+          await ensureTopics(admin, topics);
+          const { topics: metadata } = await admin.fetchTopicMetadata({ topics: topics.map((t) => t.topic) });
+          return metadata.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+        },
+        { what: 'topics with a leader on every partition', timeoutMs: 60_000, intervalMs: 500 },
+      );
       await admin.disconnect();
       return new Stage(kafka, kafkaDir, postgres, database, env, partitions);
     } catch (err) {
