@@ -47,12 +47,15 @@ describe('zombie consumer', () => {
         const before = counters(await (await fetch(`${zombie.url}/metrics`)).text());
         await inject('SIGSTOP', () => stage.signal(zombie, 'SIGSTOP'));
         const frozenAt = Date.now();
-        // The zombie's sessions that are inside a transaction now (it is the only consumer so far).
-        const inTransaction = await lockHolder.query<{ pid: number }>(
+        // The zombie's sessions queued behind our lock (it is the only consumer so far). Only these: another of
+        // its sessions may be mid-statement on a partition whose row did not exist when we locked, blocked on
+        // writing its result to the frozen client — active, not idle, so the idle timeout never ends it (it
+        // holds its own row lock until SIGCONT, then commits; the survivor waits for it and skips).
+        const queued = await lockHolder.query<{ pid: number }>(
           `SELECT pid FROM pg_stat_activity
-           WHERE datname = current_database() AND application_name = 'sitestream-consumer' AND xact_start IS NOT NULL`,
+           WHERE datname = current_database() AND application_name = 'sitestream-consumer' AND wait_event_type = 'Lock'`,
         );
-        const zombiePids = inTransaction.rows.map((r) => r.pid);
+        const zombiePids = queued.rows.map((r) => r.pid);
         expect(zombiePids.length).toBeGreaterThan(0);
         const survivor = await stage.startConsumer();
         // The group must notice the zombie is gone and give everything to the survivor.
@@ -74,8 +77,13 @@ describe('zombie consumer', () => {
         // simply finish its transaction under the lock it holds (safe, but not the case this scenario is about).
         await waitFor(
           async () => {
-            const r = await stage.db.raw<{ rows: { n: number }[] }>('SELECT count(*)::int AS n FROM pg_stat_activity WHERE pid = ANY(?::int[])', [zombiePids]);
-            return r.rows[0]!.n === 0;
+            const r = await stage.db.raw<{ rows: unknown[] }>(
+              'SELECT pid, state, wait_event_type, wait_event, left(query, 80) AS query FROM pg_stat_activity WHERE pid = ANY(?::int[])',
+              [zombiePids],
+            );
+            // Still there: say in what state, so a timeout explains itself.
+            if (r.rows.length > 0) throw new Error(`zombie sessions still open: ${JSON.stringify(r.rows)}`);
+            return true;
           },
           { what: "the server to end the zombie's frozen transactions (idle_in_transaction_session_timeout)", timeoutMs: 60_000, intervalMs: 250 },
         );
