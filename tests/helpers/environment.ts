@@ -3,7 +3,7 @@ import { request } from 'node:http';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { freePort, startLocalKafka, type LocalKafka } from '@sitestream/infra';
+import { freePorts, startLocalKafka, type LocalKafka } from '@sitestream/infra';
 
 /**
  * What the tests run against, decided once per jest run:
@@ -57,7 +57,8 @@ export async function startTestEnvironment(): Promise<TestEnvironment> {
 
   if (!kafkaBrokers) {
     const dataDir = mkdtempSync(join(tmpdir(), 'sitestream-test-kafka-'));
-    const local: LocalKafka = await startLocalKafka({ dataDir, brokers: [{ nodeId: 1, port: await freePort(), controllerPort: await freePort() }] });
+    const [port, controllerPort] = (await freePorts(2)) as [number, number];
+    const local: LocalKafka = await startLocalKafka({ dataDir, brokers: [{ nodeId: 1, port, controllerPort }] });
     kafkaBrokers = local.bootstrap;
     stops.push(async () => {
       await local.stop();

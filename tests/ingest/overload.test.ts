@@ -5,7 +5,7 @@ import { startIngestService } from '@sitestream/ingest';
 import { startLocalKafka, type LocalKafka } from '@sitestream/infra';
 import { createLogger, type Config } from '@sitestream/shared';
 import { testConfig } from '../helpers/pipeline';
-import { freePort } from '../helpers/processes';
+import { freePorts } from '../helpers/processes';
 import { waitFor } from '../helpers/wait-for';
 import { send, validEvent, type Sent } from './http';
 
@@ -36,7 +36,7 @@ describe('ingest when the broker is gone', () => {
 
   beforeAll(async () => {
     dataDir = mkdtempSync(join(tmpdir(), 'sitestream-overload-kafka-'));
-    const [port, controllerPort] = [await freePort(), await freePort()];
+    const [port, controllerPort] = (await freePorts(2)) as [number, number];
     kafka = await startLocalKafka({ dataDir, brokers: [{ nodeId: 1, port, controllerPort }], heapMb: 384 });
     config = testConfig({
       KAFKA_BROKERS: kafka.bootstrap,

@@ -211,7 +211,11 @@ export async function waitForCluster(bootstrap: string, expectedBrokers: number,
     const dead = procs.find((p) => p.child.exitCode !== null || p.child.signalCode !== null);
     if (dead) {
       const tail = existsSync(dead.logFile) ? readFileSync(dead.logFile, 'utf8').split('\n').slice(-15).join('\n') : '';
-      throw new Error(`Kafka broker ${dead.spec.nodeId} exited during start-up (see ${dead.logFile}):\n${tail}`);
+      // The first ERROR of every node too: the tail is often only the shutdown that followed the cause.
+      const causes = procs
+        .map((p) => `node ${p.spec.nodeId}: ${existsSync(p.logFile) ? (readFileSync(p.logFile, 'utf8').split('\n').find((l) => / (ERROR|FATAL) /.test(l)) ?? 'no error logged') : 'no log'}`)
+        .join('\n');
+      throw new Error(`Kafka broker ${dead.spec.nodeId} exited during start-up (see ${dead.logFile}):\n${tail}\nfirst errors:\n${causes}`);
     }
     const kafka = new Kafka({ clientId: 'sitestream-wait', brokers: bootstrap.split(','), logLevel: logLevel.NOTHING, connectionTimeout: 1000, retry: { retries: 0 } });
     const admin = kafka.admin();

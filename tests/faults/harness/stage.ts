@@ -6,7 +6,7 @@ import { readPositions } from '@sitestream/consumer';
 import { startLocalKafka, type LocalKafka } from '@sitestream/infra';
 import { ensureTopics, filterKafkajsTimerWarning, loadConfig, pipelineTopics, type Knex } from '@sitestream/shared';
 import { createTestKey, uniqueKafkaNames } from '../../helpers/pipeline';
-import { freePort, spawnService, type ServiceProcess } from '../../helpers/processes';
+import { freePort, freePorts, spawnService, type ServiceProcess } from '../../helpers/processes';
 import { createTestDatabase, type TestDatabase } from '../../helpers/test-database';
 import { waitFor } from '../../helpers/wait-for';
 import { PrivatePostgres } from './private-postgres';
@@ -55,8 +55,8 @@ export class Stage {
     const kafkaDir = mkdtempSync(join(tmpdir(), 'sitestream-faults-'));
     let kafka: LocalKafka | undefined;
     try {
-      const specs = [];
-      for (let i = 0; i < options.brokers; i++) specs.push({ nodeId: i + 1, port: await freePort(), controllerPort: await freePort() });
+      const free = await freePorts(2 * options.brokers);
+      const specs = Array.from({ length: options.brokers }, (_, i) => ({ nodeId: i + 1, port: free[2 * i]!, controllerPort: free[2 * i + 1]! }));
       kafka = await startLocalKafka({ dataDir: kafkaDir, brokers: specs });
       const database = await createTestDatabase(postgres.adminUrl);
       const partitions = options.partitions ?? 6;
