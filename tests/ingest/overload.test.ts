@@ -1,11 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startIngestService } from '@sitestream/ingest';
-import { startLocalKafka, type LocalKafka } from '@sitestream/infra';
+import type { LocalKafka } from '@sitestream/infra';
 import { createLogger, type Config } from '@sitestream/shared';
 import { testConfig } from '../helpers/pipeline';
-import { freePorts } from '../helpers/processes';
+import { startThrowawayKafka, type ThrowawayKafka } from '../helpers/kafka';
 import { waitFor } from '../helpers/wait-for';
 import { send, validEvent, type Sent } from './http';
 
@@ -18,7 +15,7 @@ const BUFFER_LIMIT = 200;
  * comes back with the broker. The broker is this file's own, so killing it disturbs no other test.
  */
 describe('ingest when the broker is gone', () => {
-  let dataDir: string;
+  let throwaway: ThrowawayKafka;
   let kafka: LocalKafka;
   let config: Config;
   let ingest: Awaited<ReturnType<typeof startIngestService>>;
@@ -35,9 +32,8 @@ describe('ingest when the broker is gone', () => {
   };
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'sitestream-overload-kafka-'));
-    const [port, controllerPort] = (await freePorts(2)) as [number, number];
-    kafka = await startLocalKafka({ dataDir, brokers: [{ nodeId: 1, port, controllerPort }], heapMb: 384 });
+    throwaway = await startThrowawayKafka({ brokers: 1, heapMb: 384 });
+    kafka = throwaway.kafka;
     config = testConfig({
       KAFKA_BROKERS: kafka.bootstrap,
       KAFKA_TOPIC_PARTITIONS: 1,
@@ -48,8 +44,7 @@ describe('ingest when the broker is gone', () => {
   }, 120_000);
   afterAll(async () => {
     await ingest?.stop();
-    await kafka?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await throwaway?.stop();
   });
 
   it('while the broker is up, an event gets 202 and /readyz says ready', async () => {

@@ -1,12 +1,10 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
 import { readPositions } from '@sitestream/consumer';
-import { startLocalKafka, type LocalKafka } from '@sitestream/infra';
+import type { LocalKafka } from '@sitestream/infra';
 import { ensureTopics, filterKafkajsTimerWarning, loadConfig, pipelineTopics, type Knex } from '@sitestream/shared';
 import { createTestKey, uniqueKafkaNames } from '../../helpers/pipeline';
-import { freePort, freePorts, spawnService, type ServiceProcess } from '../../helpers/processes';
+import { startThrowawayKafka, type ThrowawayKafka } from '../../helpers/kafka';
+import { freePort, spawnService, type ServiceProcess } from '../../helpers/processes';
 import { createTestDatabase, type TestDatabase } from '../../helpers/test-database';
 import { waitFor } from '../../helpers/wait-for';
 import { PrivatePostgres } from './private-postgres';
@@ -41,7 +39,7 @@ export class Stage {
   private reportingProc: Proc | undefined;
   private constructor(
     readonly kafka: LocalKafka,
-    private readonly kafkaDir: string,
+    private readonly stopKafka: () => Promise<void>,
     /** The scenario's own PostgreSQL server: stop, restart and terminate sessions on it freely. */
     readonly postgres: PrivatePostgres,
     readonly database: TestDatabase,
@@ -52,12 +50,10 @@ export class Stage {
   static async create(options: StageOptions): Promise<Stage> {
     filterKafkajsTimerWarning();
     const postgres = await PrivatePostgres.start();
-    const kafkaDir = mkdtempSync(join(tmpdir(), 'sitestream-faults-'));
-    let kafka: LocalKafka | undefined;
+    let throwaway: ThrowawayKafka | undefined;
     try {
-      const free = await freePorts(2 * options.brokers);
-      const specs = Array.from({ length: options.brokers }, (_, i) => ({ nodeId: i + 1, port: free[2 * i]!, controllerPort: free[2 * i + 1]! }));
-      kafka = await startLocalKafka({ dataDir: kafkaDir, brokers: specs });
+      throwaway = await startThrowawayKafka({ brokers: options.brokers });
+      const kafka = throwaway.kafka;
       const database = await createTestDatabase(postgres.adminUrl);
       const partitions = options.partitions ?? 6;
       const env: Record<string, string> = {
@@ -89,10 +85,9 @@ export class Stage {
         { what: 'topics with a leader on every partition', timeoutMs: 60_000, intervalMs: 500 },
       );
       await admin.disconnect();
-      return new Stage(kafka, kafkaDir, postgres, database, env, partitions);
+      return new Stage(kafka, throwaway.stop, postgres, database, env, partitions);
     } catch (err) {
-      await kafka?.stop().catch(() => undefined);
-      rmSync(kafkaDir, { recursive: true, force: true });
+      await throwaway?.stop();
       postgres.destroy();
       throw err;
     }
@@ -184,8 +179,7 @@ export class Stage {
 
   async stop(): Promise<void> {
     for (const p of this.processes()) if (p.alive) p.child.kill('SIGKILL');
-    await this.kafka.stop().catch(() => undefined);
-    rmSync(this.kafkaDir, { recursive: true, force: true });
+    await this.stopKafka();
     await this.database.db.destroy().catch(() => undefined);
     // The whole server goes, with the database in it.
     this.postgres.destroy();
