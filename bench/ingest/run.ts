@@ -3,7 +3,7 @@ import { randomBytes } from 'node:crypto';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { cpus, loadavg, tmpdir, totalmem } from 'node:os';
 import { join, resolve } from 'node:path';
-import { freePort, startLocalKafka, type LocalKafka } from '@sitestream/infra';
+import { freePort, freePorts, startLocalKafka, type LocalKafka } from '@sitestream/infra';
 import { countTopicRecords, createKafka, createLogger, loadConfig } from '@sitestream/shared';
 import { measureEnrichment } from './enrichment';
 
@@ -80,8 +80,8 @@ async function main(): Promise<void> {
     console.error(`machine: ${cpus().length} × ${cpus()[0]?.model ?? '?'}, ${Math.round(totalmem() / 2 ** 30)} GiB; node ${process.version}; load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`);
     let brokers = process.env.KAFKA_BROKERS;
     if (!brokers) {
-      const port = 29092 + Math.floor(Math.random() * 400) * 2;
-      kafka = await startLocalKafka({ dataDir: join(work, 'kafka'), brokers: [{ nodeId: 1, port, controllerPort: port + 1 }] });
+      const [port, controllerPort] = (await freePorts(2)) as [number, number];
+      kafka = await startLocalKafka({ dataDir: join(work, 'kafka'), brokers: [{ nodeId: 1, port, controllerPort }] });
       brokers = kafka.bootstrap;
       console.error(`Kafka broker started at ${brokers}`);
     }

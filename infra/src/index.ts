@@ -1,2 +1,2 @@
 export { ensureKafkaJars, startLocalKafka, waitForCluster, type BrokerProcess, type BrokerSpec, type LocalKafka, type LocalKafkaOptions } from './kafka/local-kafka';
-export { freePort } from './net/free-port';
+export { freePort, freePorts } from './net/free-port';

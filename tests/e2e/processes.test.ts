@@ -32,13 +32,13 @@ describe('services as processes', () => {
       LOG_LEVEL: 'warn',
     };
     procs = [spawnService('ingest', env), spawnService('consumer', env), spawnService('reporting', env)];
-    for (const [name, port] of Object.entries(ports)) {
-      await waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, {
-        what: `${name} ready`,
-        timeoutMs: 45_000,
-      });
-    }
-  });
+    // In parallel, each within 60 s: shorter than this hook's own 90 s, so a slow service is named.
+    await Promise.all(
+      Object.entries(ports).map(([name, port]) =>
+        waitFor(async () => (await fetch(`http://127.0.0.1:${port}/readyz`)).status === 200, { what: `${name} ready`, timeoutMs: 60_000 }),
+      ),
+    );
+  }, 90_000);
   afterAll(async () => {
     for (const p of procs) p.child.kill('SIGKILL');
     await database?.drop();

@@ -12,12 +12,13 @@ describe('consumer killed with SIGKILL in a loop', () => {
     it(`run ${run}: lost=0 duplicated=0 after ≥5 kills`, async () => {
       const result = await runFaultScenario(
         { name: `consumer_kill_9_run${run}`, load: { eventsPerSecond: 2500, batchSize: 25, maxEvents: events } },
-        async ({ stage, load }) => {
+        async ({ stage, load, inject }) => {
           let kills = 0;
+          // The load is held running until this returns: every kill lands during traffic (inject asserts it).
           while (load.eventsSent < events || kills < 5) {
             // Kill once new rows were committed since the last restart, so each kill lands mid-stream.
-            await Promise.race([committedProgress(stage), load.finished()]);
-            await stage.signal(stage.consumers.at(-1)!, 'SIGKILL');
+            await committedProgress(stage);
+            await inject(`kill ${kills + 1}`, () => stage.signal(stage.consumers.at(-1)!, 'SIGKILL'));
             kills++;
             await stage.startConsumer();
           }

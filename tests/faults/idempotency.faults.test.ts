@@ -1,4 +1,5 @@
 import { randomUUID } from 'node:crypto';
+import { waitFor } from '../helpers/wait-for';
 import { runFaultScenario } from './harness/scenario';
 
 /** Scenario 9: the same event (same event_id) sent three times, concurrently and later → stored once. */
@@ -15,23 +16,28 @@ describe('client retries with the same event_id', () => {
     let stored = -1;
     await runFaultScenario(
       { name: 'same_event_id_x3_then_late', load: { eventsPerSecond: 1500, batchSize: 15, maxEvents: 15_000 } },
-      async ({ stage, ledger, load }) => {
+      async ({ stage, ledger, inject }) => {
+        for (const e of repeated) ledger.sent(e);
         const url = stage.ingestUrls()[0]!;
         const post = async (route: string, body: unknown, ids: string[]) => {
           const res = await fetch(`${url}${route}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
           ledger.note(`repeat_${res.status}`);
-          if (res.status === 202) for (const id of ids) ledger.accepted.add(id);
+          for (const id of ids) (res.status === 202 ? ledger.accepted : ledger.unacknowledged).add(id);
         };
         // Three at once, in the middle of other traffic…
-        await Promise.all(repeated.flatMap((e) => [post('/event', e, [e.event_id]), post('/event', e, [e.event_id]), post('/event', e, [e.event_id])]));
-        await load.finished();
-        await stage.drain();
-        // …and again once they were stored, singly and through the batch endpoint.
-        await Promise.all(repeated.map((e) => post('/event', e, [e.event_id])));
-        await post('/events', { events: repeated.slice(0, 50) }, repeated.slice(0, 50).map((e) => e.event_id));
-        await stage.drain();
-        const rows = await stage.db('analytics.website_events').whereIn('event_id', repeated.map((e) => e.event_id)).count<{ n: number }[]>({ n: '*' });
-        stored = Number(rows[0]!.n);
+        await inject('three concurrent sends', () =>
+          Promise.all(repeated.flatMap((e) => [post('/event', e, [e.event_id]), post('/event', e, [e.event_id]), post('/event', e, [e.event_id])])),
+        );
+        const storedRepeats = async () =>
+          Number((await stage.db('analytics.website_events').whereIn('event_id', repeated.map((e) => e.event_id)).count<{ n: number }[]>({ n: '*' }))[0]!.n);
+        await waitFor(async () => (await storedRepeats()) === repeated.length, { what: 'the repeated events to be stored', timeoutMs: 120_000 });
+        // …and again once they were stored (the load still running), singly and through the batch endpoint.
+        await inject('late sends', async () => {
+          await Promise.all(repeated.map((e) => post('/event', e, [e.event_id])));
+          await post('/events', { events: repeated.slice(0, 50) }, repeated.slice(0, 50).map((e) => e.event_id));
+        });
+        await stage.waitCaughtUp(120_000);
+        stored = await storedRepeats();
         return { recoveryS: 0 };
       },
     );

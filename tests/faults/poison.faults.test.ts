@@ -24,16 +24,19 @@ describe('poison records', () => {
     let headers: Record<string, string>[] = [];
     const result = await runFaultScenario(
       { name: 'poison_records', stage: { brokers: 1, partitions }, load: { eventsPerSecond: 1500, batchSize: 15, maxEvents: 15_000 } },
-      async ({ stage, ledger }) => {
+      async ({ stage, ledger, inject }) => {
         await acceptedAtLeast(ledger, 2000);
         const kafka = new Kafka({ brokers: stage.kafka.bootstrap.split(','), logLevel: logLevel.NOTHING });
         const producer = kafka.producer();
         await producer.connect();
-        for (let partition = 0; partition < partitions; partition++) {
-          await producer.send({ topic: stage.topic, acks: -1, messages: poison.map((value) => ({ partition, value })) });
-        }
+        await inject('poison produced', async () => {
+          for (let partition = 0; partition < partitions; partition++) {
+            await producer.send({ topic: stage.topic, acks: -1, messages: poison.map((value) => ({ partition, value })) });
+            // Each must come back as one dead letter with exactly these bytes (the ledger matches them).
+            ledger.poison.push(...poison.map((value) => Buffer.from(value)));
+          }
+        });
         await producer.disconnect();
-        ledger.poisonProduced = poison.length * partitions;
 
         // The dead-letter topic gets them too, with the original position in headers.
         const consumer = kafka.consumer({ groupId: `dlq-reader-${randomUUID()}` });

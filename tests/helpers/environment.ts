@@ -1,9 +1,6 @@
 import { existsSync } from 'node:fs';
 import { request } from 'node:http';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startLocalKafka, type LocalKafka } from '@sitestream/infra';
+import { startThrowawayKafka } from './kafka';
 
 /**
  * What the tests run against, decided once per jest run:
@@ -56,14 +53,9 @@ export async function startTestEnvironment(): Promise<TestEnvironment> {
   }
 
   if (!kafkaBrokers) {
-    const dataDir = mkdtempSync(join(tmpdir(), 'sitestream-test-kafka-'));
-    const port = 19092 + Math.floor(Math.random() * 400) * 2;
-    const local: LocalKafka = await startLocalKafka({ dataDir, brokers: [{ nodeId: 1, port, controllerPort: port + 1 }] });
-    kafkaBrokers = local.bootstrap;
-    stops.push(async () => {
-      await local.stop();
-      rmSync(dataDir, { recursive: true, force: true });
-    });
+    const local = await startThrowawayKafka({ brokers: 1 });
+    kafkaBrokers = local.kafka.bootstrap;
+    stops.push(local.stop);
   }
 
   return {

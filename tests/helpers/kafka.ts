@@ -1,4 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { freePorts, startLocalKafka, type LocalKafka } from '@sitestream/infra';
 import { countTopicRecords, createKafka, createLogger, type Config } from '@sitestream/shared';
 import { waitFor } from './wait-for';
 
@@ -32,4 +36,40 @@ export async function readTopicRecords(config: Config, topic: string): Promise<B
     await consumer.disconnect();
   }
   return records;
+}
+
+export interface ThrowawayKafka {
+  kafka: LocalKafka;
+  /** Stops the brokers and removes their data folder. */
+  stop(): Promise<void>;
+}
+
+const PORT_TAKEN = /BindException|Address already in use|openServerSocket/;
+
+/**
+ * A local broker (or cluster) on ports the OS handed out, in a throwaway folder. A port released by freePort can
+ * be taken again before the broker binds it (a busy machine reuses it for some client connection within
+ * milliseconds): that start-up failure, and only that one, is retried on new ports.
+ */
+export async function startThrowawayKafka(options: { brokers: number; heapMb?: number; attempts?: number }): Promise<ThrowawayKafka> {
+  const attempts = options.attempts ?? 3;
+  for (let attempt = 1; ; attempt++) {
+    const dataDir = mkdtempSync(join(tmpdir(), 'sitestream-kafka-'));
+    const ports = await freePorts(2 * options.brokers);
+    const brokers = Array.from({ length: options.brokers }, (_, i) => ({ nodeId: i + 1, port: ports[2 * i]!, controllerPort: ports[2 * i + 1]! }));
+    try {
+      const kafka = await startLocalKafka({ dataDir, brokers, heapMb: options.heapMb });
+      return {
+        kafka,
+        stop: async () => {
+          await kafka.stop().catch(() => undefined);
+          rmSync(dataDir, { recursive: true, force: true });
+        },
+      };
+    } catch (err) {
+      rmSync(dataDir, { recursive: true, force: true });
+      if (attempt >= attempts || !PORT_TAKEN.test((err as Error).message)) throw err;
+      process.stderr.write(`Kafka start-up: a port was taken before the broker bound it (attempt ${attempt}); retrying on new ports\n`);
+    }
+  }
 }

@@ -3,7 +3,7 @@ import { resolve } from 'node:path';
 
 const ROOT = resolve(__dirname, '..', '..');
 
-export { freePort } from '@sitestream/infra';
+export { freePort, freePorts } from '@sitestream/infra';
 
 export interface ServiceProcess {
   name: string;

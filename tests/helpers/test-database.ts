@@ -11,9 +11,12 @@ export interface TestDatabase {
 
 const silent = createLogger({ LOG_LEVEL: 'silent', LOG_PRETTY: false }, 'test');
 
-/** A fresh, migrated database per test file, so tests cannot see each other's rows. */
-export async function createTestDatabase(): Promise<TestDatabase> {
-  const admin = new URL(process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres');
+/**
+ * A fresh, migrated database per test file, so tests cannot see each other's rows. `adminUrl` names the server
+ * (default: the test environment's); the fault suite passes its private server's.
+ */
+export async function createTestDatabase(adminUrl = process.env.TEST_DATABASE_URL ?? 'postgres://postgres@127.0.0.1:5432/postgres'): Promise<TestDatabase> {
+  const admin = new URL(adminUrl);
   const name = `sitestream_test_${randomBytes(5).toString('hex')}`;
   const url = new URL(admin);
   url.pathname = `/${name}`;

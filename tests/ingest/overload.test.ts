@@ -1,11 +1,8 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { startIngestService } from '@sitestream/ingest';
-import { startLocalKafka, type LocalKafka } from '@sitestream/infra';
+import type { LocalKafka } from '@sitestream/infra';
 import { createLogger, type Config } from '@sitestream/shared';
 import { testConfig } from '../helpers/pipeline';
-import { freePort } from '../helpers/processes';
+import { startThrowawayKafka, type ThrowawayKafka } from '../helpers/kafka';
 import { waitFor } from '../helpers/wait-for';
 import { send, validEvent, type Sent } from './http';
 
@@ -19,7 +16,7 @@ const BUFFER_LIMIT_BYTES = 256 * 1024;
  * comes back with the broker. The broker is this file's own, so killing it disturbs no other test.
  */
 describe('ingest when the broker is gone', () => {
-  let dataDir: string;
+  let throwaway: ThrowawayKafka;
   let kafka: LocalKafka;
   let config: Config;
   let ingest: Awaited<ReturnType<typeof startIngestService>>;
@@ -27,11 +24,19 @@ describe('ingest when the broker is gone', () => {
   let byBytes: Awaited<ReturnType<typeof startIngestService>>;
   const post = (body: unknown, path = '/event'): Promise<Sent> => send(`${ingest.url}${path}`, Buffer.from(JSON.stringify(body)));
   const readyz = async () => (await fetch(`${ingest.url}/readyz`)).status;
+  // Each test sets the broker state it needs, so none relies on another having run before it (jest -t works).
+  const brokerAlive = () => kafka.brokers[0]!.child.exitCode === null && kafka.brokers[0]!.child.signalCode === null;
+  const brokerDown = async () => {
+    if (brokerAlive()) await kafka.brokers[0]!.kill('SIGKILL');
+  };
+  const brokerUp = async () => {
+    if (!brokerAlive()) await kafka.brokers[0]!.restart();
+    await waitFor(async () => (await readyz()) === 200, { what: '/readyz 200', timeoutMs: 90_000 });
+  };
 
   beforeAll(async () => {
-    dataDir = mkdtempSync(join(tmpdir(), 'sitestream-overload-kafka-'));
-    const [port, controllerPort] = [await freePort(), await freePort()];
-    kafka = await startLocalKafka({ dataDir, brokers: [{ nodeId: 1, port, controllerPort }], heapMb: 384 });
+    throwaway = await startThrowawayKafka({ brokers: 1, heapMb: 384 });
+    kafka = throwaway.kafka;
     config = testConfig({
       KAFKA_BROKERS: kafka.bootstrap,
       KAFKA_TOPIC_PARTITIONS: 1,
@@ -45,17 +50,18 @@ describe('ingest when the broker is gone', () => {
   afterAll(async () => {
     await byBytes?.stop();
     await ingest?.stop();
-    await kafka?.stop();
-    if (dataDir) rmSync(dataDir, { recursive: true, force: true });
+    await throwaway?.stop();
   });
 
   it('while the broker is up, an event gets 202 and /readyz says ready', async () => {
-    expect((await post(validEvent())).status).toBe(202);
+    await brokerUp();
+    const r = await waitFor(async () => ((await post(validEvent())).status === 202 ? true : undefined), { what: '202', timeoutMs: 30_000 });
+    expect(r).toBe(true);
     expect(await readyz()).toBe(200);
-  });
+  }, 150_000);
 
   it('when the broker is killed, an event gets 503 with Retry-After within the deadline', async () => {
-    await kafka.brokers[0]!.kill('SIGKILL');
+    await brokerDown();
     const started = Date.now();
     const r = await post(validEvent());
     const elapsed = Date.now() - started;
@@ -66,6 +72,7 @@ describe('ingest when the broker is gone', () => {
   });
 
   it('then /readyz answers 503 naming the producer', async () => {
+    await brokerDown();
     const body = await waitFor(
       async () => {
         const res = await fetch(`${ingest.url}/readyz`);
@@ -77,6 +84,7 @@ describe('ingest when the broker is gone', () => {
   });
 
   it('then a flood is refused at the buffer cap: no 202, memory held to the limit, and it drains', async () => {
+    await brokerDown();
     let maxBuffered = 0;
     const sampler = setInterval(() => (maxBuffered = Math.max(maxBuffered, ingest.publisher.buffered)), 5);
     const batch = { events: Array.from({ length: 50 }, () => validEvent()) };
@@ -93,7 +101,7 @@ describe('ingest when the broker is gone', () => {
     await waitFor(() => ingest.publisher.buffered === 0, { what: 'buffer drained', timeoutMs: 60_000 });
     const metrics = await (await fetch(`${ingest.managementUrl}/metrics`)).text();
     expect(metrics).toMatch(/sitestream_ingest_requests_refused_total\{[^}]*status="503"[^}]*code="OVERLOADED"[^}]*\} [1-9]/);
-  });
+  }, 90_000);
 
   it('then a flood of large events is refused at the byte cap, however few events that is', async () => {
     let maxBytes = 0;
@@ -110,8 +118,8 @@ describe('ingest when the broker is gone', () => {
   });
 
   it('when the broker comes back, /readyz and 202 come back too', async () => {
-    await kafka.brokers[0]!.restart();
-    await waitFor(async () => (await readyz()) === 200, { what: '/readyz 200 again', timeoutMs: 90_000 });
+    await brokerDown();
+    await brokerUp();
     const r = await waitFor(
       async () => {
         const answer = await post(validEvent());
@@ -120,7 +128,8 @@ describe('ingest when the broker is gone', () => {
       { what: '202 again', timeoutMs: 30_000 },
     );
     expect(r.body.status).toBe('accepted');
-  });
+    // The waits above (90 s + 30 s) fit inside this test's own timeout, so a hang reports which one.
+  }, 150_000);
 });
 
 function countBy(keys: string[]): Record<string, number> {

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { createKafka, createLogger, createProducer } from '@sitestream/shared';
-import { postJson, startPipeline, type Pipeline } from '../helpers/pipeline';
+import { createTestKey, postJson, startPipeline, type Pipeline } from '../helpers/pipeline';
 import { waitFor } from '../helpers/wait-for';
 import { readCatalog, type CatalogEntry } from './lib/catalog';
 import { familyOf, parseExposition, sampleValue, type Family } from './lib/exposition';
@@ -52,8 +52,10 @@ beforeAll(async () => {
   expect((await postJson(`${pipeline.ingestUrl}/event`, { site_id: 'x' })).status).toBe(400);
   expect((await postJson(`${pipeline.ingestUrl}/events`, { events: [event(1), event(2), { path: 1 }] })).status).toBe(207);
   expect((await postJson(`${pipeline.ingestUrl}/event`, { ...event(3), user_agent: 'Mozilla/5.0 (compatible; Googlebot/2.1; +http://www.google.com/bot.html)' })).body.status).toBe('ignored');
-  await fetch(`${pipeline.reportingUrl}/stats?site_id=catalog-site-1&date=2025-01-01`);
-  await fetch(`${pipeline.reportingUrl}/stats?date=not-a-date`);
+  // A stats query that really runs (with a key: 200), and one refused before it (no key: 401).
+  const { headers } = await createTestKey(pipeline.db);
+  expect((await fetch(`${pipeline.reportingUrl}/stats?site_id=catalog-site-1&date=2025-01-01`, { headers })).status).toBe(200);
+  expect((await fetch(`${pipeline.reportingUrl}/stats?date=not-a-date`)).status).toBe(401);
   const logger = createLogger(pipeline.config, 'test');
   const producer = createProducer(createKafka(pipeline.config, logger, 'test-poison'));
   await producer.connect();
@@ -132,6 +134,7 @@ describe('docs/metrics.md against what the services really serve', () => {
       ['consumer', 'sitestream_consumer_lag_messages'],
       ['consumer', 'sitestream_consumer_batches_total'],
       ['reporting', 'sitestream_http_request_duration_seconds'],
+      ['reporting', 'sitestream_reporting_query_duration_seconds'],
     ];
     for (const [s, name] of expectations) {
       const family = served.get(s)?.get(name);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
-import { postJson, startPipeline, type Pipeline } from '../helpers/pipeline';
+import { createTestKey, postJson, startPipeline, type Pipeline } from '../helpers/pipeline';
 import { waitFor } from '../helpers/wait-for';
 import { startPrometheus, type PrometheusServer } from './lib/prometheus-server';
 import { requireTool, ROOT } from './lib/tools';
@@ -110,15 +110,21 @@ describe('Prometheus scraping the running pipeline', () => {
   });
 
   it('sees stats requests in the reporting latency histogram', async () => {
-    const count = 'sum(sitestream_http_request_duration_seconds_count{job="reporting", route="/stats"})';
-    const stats = (i: number) => fetch(`${pipeline.reportingUrl}/stats?site_id=prom-site-${i}&date=2025-01-01`).then((r) => r.text());
+    // Answered stats queries (200, with a key), not refusals: the latency of a refused request says nothing.
+    const count = 'sum(sitestream_http_request_duration_seconds_count{job="reporting", route="/stats", status="200"})';
+    const { headers } = await createTestKey(pipeline.db);
+    const stats = async (i: number) => {
+      const res = await fetch(`${pipeline.reportingUrl}/stats?site_id=prom-site-${i}&date=2025-01-01`, { headers });
+      expect(res.status).toBe(200);
+      await res.text();
+    };
     // One request first, so the series exists before the rest arrive and rate() has an increase to see.
     await stats(0);
     await waitFor(async () => (await prom.scalar(count)) === 1, { what: 'the first /stats request in Prometheus' });
     for (let i = 1; i < STATS_QUERIES; i++) await stats(i);
     await waitFor(async () => (await prom.scalar(count)) === STATS_QUERIES, { what: `${STATS_QUERIES} /stats requests in Prometheus` });
     const p99 = await prom.scalar(
-      'histogram_quantile(0.99, sum by (le) (rate(sitestream_http_request_duration_seconds_bucket{job="reporting", route="/stats"}[1m])))',
+      'histogram_quantile(0.99, sum by (le) (rate(sitestream_http_request_duration_seconds_bucket{job="reporting", route="/stats", status="200"}[1m])))',
     );
     expect(p99).toBeGreaterThan(0);
     expect(p99).toBeLessThan(5);

@@ -190,7 +190,7 @@ export async function startLocalKafka(options: LocalKafkaOptions): Promise<Local
     await Promise.all(brokers.map((b) => b.kill('SIGTERM')));
   };
   try {
-    await waitForCluster(bootstrap, specs.length, options.readyTimeoutMs ?? 90_000, brokers);
+    await waitForCluster(bootstrap, specs.length, options.readyTimeoutMs ?? 90_000, brokers, clusterId);
   } catch (err) {
     await Promise.all(brokers.map((b) => b.kill('SIGKILL')));
     throw err;
@@ -198,8 +198,12 @@ export async function startLocalKafka(options: LocalKafkaOptions): Promise<Local
   return { bootstrap, brokers, stop };
 }
 
-/** Polls until the cluster reports every broker and a controller; fails fast when a broker process dies. */
-export async function waitForCluster(bootstrap: string, expectedBrokers: number, timeoutMs: number, procs: BrokerProcess[] = []): Promise<void> {
+/**
+ * Polls until the cluster reports every broker and a controller; fails fast when a broker process dies. With
+ * `clusterId`, only that cluster counts: a foreign broker already listening on the port (another test's, or a
+ * port handed out twice) is reported at once, never mistaken for ours.
+ */
+export async function waitForCluster(bootstrap: string, expectedBrokers: number, timeoutMs: number, procs: BrokerProcess[] = [], clusterId?: string): Promise<void> {
   filterKafkajsTimerWarning();
   const deadline = Date.now() + timeoutMs;
   let lastError = 'not reachable yet';
@@ -207,16 +211,24 @@ export async function waitForCluster(bootstrap: string, expectedBrokers: number,
     const dead = procs.find((p) => p.child.exitCode !== null || p.child.signalCode !== null);
     if (dead) {
       const tail = existsSync(dead.logFile) ? readFileSync(dead.logFile, 'utf8').split('\n').slice(-15).join('\n') : '';
-      throw new Error(`Kafka broker ${dead.spec.nodeId} exited during start-up (see ${dead.logFile}):\n${tail}`);
+      // The first ERROR of every node too: the tail is often only the shutdown that followed the cause.
+      const causes = procs
+        .map((p) => `node ${p.spec.nodeId}: ${existsSync(p.logFile) ? (readFileSync(p.logFile, 'utf8').split('\n').find((l) => / (ERROR|FATAL) /.test(l)) ?? 'no error logged') : 'no log'}`)
+        .join('\n');
+      throw new Error(`Kafka broker ${dead.spec.nodeId} exited during start-up (see ${dead.logFile}):\n${tail}\nfirst errors:\n${causes}`);
     }
     const kafka = new Kafka({ clientId: 'sitestream-wait', brokers: bootstrap.split(','), logLevel: logLevel.NOTHING, connectionTimeout: 1000, retry: { retries: 0 } });
     const admin = kafka.admin();
     try {
       await admin.connect();
       const cluster = await admin.describeCluster();
+      if (clusterId !== undefined && cluster.clusterId !== clusterId) {
+        throw new ForeignClusterError(`${bootstrap} is answered by another Kafka cluster (${cluster.clusterId}, expected ${clusterId}): is the port taken?`);
+      }
       if (cluster.brokers.length >= expectedBrokers && cluster.controller !== null) return;
       lastError = `${cluster.brokers.length}/${expectedBrokers} brokers registered`;
     } catch (err) {
+      if (err instanceof ForeignClusterError) throw err;
       lastError = (err as Error).message;
     } finally {
       await admin.disconnect().catch(() => undefined);
@@ -225,6 +237,8 @@ export async function waitForCluster(bootstrap: string, expectedBrokers: number,
   }
   throw new Error(`Kafka at ${bootstrap} not ready after ${timeoutMs} ms: ${lastError}`);
 }
+
+class ForeignClusterError extends Error {}
 
 function stopChild(child: ChildProcess, signal: NodeJS.Signals): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve();

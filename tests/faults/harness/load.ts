@@ -6,7 +6,7 @@ export interface LoadOptions {
   targets: () => string[];
   eventsPerSecond: number;
   batchSize: number;
-  /** Stop after this many events were sent (accepted or not). */
+  /** Stop after this many events were sent (accepted or not), and not while held (see hold()). */
   maxEvents?: number;
   sites?: number;
 }
@@ -18,6 +18,8 @@ export interface LoadOptions {
 export class LoadGenerator {
   private stopped = false;
   private sent = 0;
+  private holds = 0;
+  private ended = false;
   private readonly done: Promise<void>;
 
   constructor(
@@ -29,6 +31,23 @@ export class LoadGenerator {
 
   get eventsSent(): number {
     return this.sent;
+  }
+
+  /** True until the last request was answered: a fault that lands while this holds lands during traffic. */
+  get running(): boolean {
+    return !this.ended;
+  }
+
+  /**
+   * Keeps the load going past maxEvents until release(): the scenario holds it while its fault runs, so no fault
+   * (a kill in a loop, a restart that took long) can land after the traffic ended.
+   */
+  hold(): void {
+    this.holds++;
+  }
+
+  release(): void {
+    this.holds = Math.max(0, this.holds - 1);
   }
 
   /** Stops sending and waits for every request in flight to be answered. */
@@ -48,7 +67,7 @@ export class LoadGenerator {
     const start = Date.now();
     const inFlight = new Set<Promise<void>>();
     for (let k = 0; !this.stopped; k++) {
-      if (this.options.maxEvents !== undefined && this.sent >= this.options.maxEvents) break;
+      if (this.options.maxEvents !== undefined && this.sent >= this.options.maxEvents && this.holds === 0) break;
       // Pace by schedule (request k leaves at start + k·interval); concurrency is capped so a stalled
       // ingest cannot make us open thousands of sockets.
       const due = start + k * intervalMs;
@@ -59,6 +78,7 @@ export class LoadGenerator {
       inFlight.add(p);
     }
     await Promise.allSettled([...inFlight]);
+    this.ended = true;
   }
 
   private async sendBatch(k: number): Promise<void> {
@@ -73,6 +93,7 @@ export class LoadGenerator {
       user_id: `user-${(k * 7 + i) % 1000}`,
       timestamp: new Date().toISOString(),
     }));
+    for (const e of events) this.ledger.sent(e);
     this.sent += events.length;
     if (!target) {
       for (const e of events) this.ledger.unacknowledged.add(e.event_id);

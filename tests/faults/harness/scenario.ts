@@ -7,6 +7,11 @@ export interface ScenarioContext {
   stage: Stage;
   ledger: Ledger;
   load: LoadGenerator;
+  /**
+   * Injects one fault (a kill, a restart, a stop…) and records it. Fails if the load already ended: every fault
+   * must land during traffic. The load is held running until the scenario's fault function returned.
+   */
+  inject<T>(what: string, action: () => Promise<T> | T): Promise<T>;
 }
 
 export interface ScenarioSpec {
@@ -24,10 +29,14 @@ export interface FaultOutcome {
   recoveryS?: number;
 }
 
+/** Events the load must still send after the last fault, so recovery happens under traffic. */
+const TRAFFIC_AFTER_FAULT = 1000;
+
 /**
- * The shape every fault scenario shares: its own stage, services started, a steady load with a ledger,
- * the fault, recovery measured, the load finished, everything drained, the ledger settled against
- * PostgreSQL and required to show nothing lost and nothing doubled. On failure the services' logs are printed.
+ * The shape every fault scenario shares: its own stage, services started, a steady load with a ledger, the
+ * fault (during traffic, asserted), recovery measured, the load finished, everything drained, the ledger
+ * settled against PostgreSQL and /stats, and required to show nothing lost, doubled or made up, with exact
+ * rollups. On failure the services' and PostgreSQL's logs are printed.
  */
 export async function runFaultScenario(spec: ScenarioSpec, fault: (ctx: ScenarioContext) => Promise<FaultOutcome | void>): Promise<LedgerResult> {
   const stage = await Stage.create(spec.stage ?? { brokers: 1 });
@@ -36,13 +45,30 @@ export async function runFaultScenario(spec: ScenarioSpec, fault: (ctx: Scenario
     for (let i = 0; i < (spec.consumers ?? 1); i++) await stage.startConsumer();
     const ledger = new Ledger();
     const load = new LoadGenerator(ledger, { targets: stage.ingestUrls, ...spec.load });
-    const outcome = (await fault({ stage, ledger, load })) ?? {};
+    load.hold();
+    const faults: { what: string; sentBefore: number }[] = [];
+    const inject = async <T>(what: string, action: () => Promise<T> | T): Promise<T> => {
+      if (!load.running) throw new Error(`fault "${what}" would land after the load ended`);
+      faults.push({ what, sentBefore: load.eventsSent });
+      return action();
+    };
+    let outcome: FaultOutcome;
+    try {
+      outcome = (await fault({ stage, ledger, load, inject })) ?? {};
+      const sentAtEnd = load.eventsSent;
+      await waitFor(() => load.eventsSent >= sentAtEnd + TRAFFIC_AFTER_FAULT || !load.running || undefined, { what: 'traffic after the fault', timeoutMs: 60_000 });
+    } finally {
+      load.release();
+    }
     const recoveryS = outcome.recoveryS ?? (await stage.waitCaughtUp(180_000));
     await load.finished();
+    // Every fault landed while events were still being sent, and more were sent after it.
+    expect(faults.length).toBeGreaterThan(0);
+    for (const f of faults) expect({ fault: f.what, trafficAfter: load.eventsSent > f.sentBefore }).toEqual({ fault: f.what, trafficAfter: true });
     await stage.drain();
-    const result = await settleLedger(outcome.detail ? `${spec.name} ${outcome.detail}` : spec.name, ledger, stage.db, recoveryS);
-    expect(result.lost).toBe(0);
-    expect(result.duplicated).toBe(0);
+    const name = outcome.detail ? `${spec.name} ${outcome.detail}` : spec.name;
+    const result = await settleLedger(name, ledger, stage.db, { stats: await stage.stats(), recoveryS });
+    expectClean(result);
     return result;
   } catch (err) {
     process.stderr.write(stage.logs());
@@ -52,6 +78,18 @@ export async function runFaultScenario(spec: ScenarioSpec, fault: (ctx: Scenario
   }
 }
 
+/** The verdict every scenario must reach. */
+export function expectClean(result: LedgerResult): void {
+  expect({ lost: result.lost, duplicated: result.duplicated, phantom: result.phantom, deadLetteredEvents: result.deadLetteredEvents }).toEqual({
+    lost: 0,
+    duplicated: 0,
+    phantom: 0,
+    deadLetteredEvents: 0,
+  });
+  expect(result.rollups.differences).toEqual([]);
+  expect(result.rollups.siteDays).toBeGreaterThan(0);
+}
+
 /** Resolves once the database position of some partition moved past where it is now. */
 export async function committedProgress(stage: Stage, timeoutMs = 60_000): Promise<void> {
   const before = await stage.positions();
@@ -59,6 +97,6 @@ export async function committedProgress(stage: Stage, timeoutMs = 60_000): Promi
 }
 
 /** Resolves once the ledger holds this many accepted events. */
-export async function acceptedAtLeast(ledger: Ledger, n: number): Promise<void> {
-  await waitFor(() => ledger.accepted.size >= n || undefined, { what: `${n} accepted events` });
+export async function acceptedAtLeast(ledger: Ledger, n: number, timeoutMs = 60_000): Promise<void> {
+  await waitFor(() => ledger.accepted.size >= n || undefined, { what: `${n} accepted events`, timeoutMs });
 }

@@ -1,14 +1,13 @@
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { Kafka, logLevel } from 'kafkajs';
-import type { Knex } from '@sitestream/db';
-import { startLocalKafka, type LocalKafka } from '@sitestream/infra';
-import { ensureTopics, filterKafkajsTimerWarning } from '@sitestream/shared';
-import { uniqueKafkaNames } from '../../helpers/pipeline';
+import { readPositions, type Knex } from '@sitestream/db';
+import type { LocalKafka } from '@sitestream/infra';
+import { ensureTopics, filterKafkajsTimerWarning, loadConfig, pipelineTopics } from '@sitestream/shared';
+import { createTestKey, uniqueKafkaNames } from '../../helpers/pipeline';
+import { startThrowawayKafka, type ThrowawayKafka } from '../../helpers/kafka';
 import { freePort, spawnService, type ServiceProcess } from '../../helpers/processes';
 import { createTestDatabase, type TestDatabase } from '../../helpers/test-database';
 import { waitFor } from '../../helpers/wait-for';
+import { PrivatePostgres } from './private-postgres';
 
 export interface StageOptions {
   /** 1: a single broker; 3: a replicated cluster (RF 3, min.insync.replicas 2). */
@@ -23,50 +22,75 @@ interface Proc extends ServiceProcess {
   alive: boolean;
 }
 
+/** What the rollup check needs to ask /stats through real HTTP. */
+export interface StatsClient {
+  url: string;
+  headers: Record<string, string>;
+}
+
 /**
- * One fault scenario's world: its own Kafka (so it may kill it), its own database, and the services as real
- * processes that can be killed, frozen and restarted.
+ * One fault scenario's world: its own Kafka (so it may kill it), its own PostgreSQL server (so it may stop it:
+ * never the machine's shared one), and the services as real processes that can be killed, frozen and restarted.
  */
 export class Stage {
   readonly ingests: Proc[] = [];
   readonly consumers: Proc[] = [];
+  private reportingClient: StatsClient | undefined;
+  private reportingProc: Proc | undefined;
   private constructor(
     readonly kafka: LocalKafka,
-    private readonly kafkaDir: string,
+    private readonly stopKafka: () => Promise<void>,
+    /** The scenario's own PostgreSQL server: stop, restart and terminate sessions on it freely. */
+    readonly postgres: PrivatePostgres,
     readonly database: TestDatabase,
     readonly env: Record<string, string>,
+    readonly partitions: number,
   ) {}
 
   static async create(options: StageOptions): Promise<Stage> {
     filterKafkajsTimerWarning();
-    const kafkaDir = mkdtempSync(join(tmpdir(), 'sitestream-faults-'));
-    const base = 20000 + Math.floor(Math.random() * 200) * 10;
-    const specs = Array.from({ length: options.brokers }, (_, i) => ({ nodeId: i + 1, port: base + 2 * i, controllerPort: base + 2 * i + 1 }));
-    const kafka = await startLocalKafka({ dataDir: kafkaDir, brokers: specs });
-    const database = await createTestDatabase();
-    const names = uniqueKafkaNames();
-    const env: Record<string, string> = {
-      ...names,
-      KAFKA_BROKERS: kafka.bootstrap,
-      DATABASE_URL: database.url,
-      HOST: '127.0.0.1',
-      LOG_LEVEL: process.env.FAULTS_LOG_LEVEL ?? 'warn',
-      KAFKA_TOPIC_PARTITIONS: String(options.partitions ?? 6),
-      KAFKA_REPLICATION_FACTOR: String(options.brokers),
-      CONSUMER_SESSION_TIMEOUT_MS: '6000',
-      DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: '5000',
-      INGEST_PRODUCE_TIMEOUT_MS: '3000',
-      KAFKAJS_NO_PARTITIONER_WARNING: '1',
-      ...options.env,
-    };
-    const admin = new Kafka({ brokers: kafka.bootstrap.split(','), logLevel: logLevel.NOTHING }).admin();
-    await admin.connect();
-    await ensureTopics(admin, [
-      { topic: names.KAFKA_TOPIC, numPartitions: options.partitions ?? 6, replicationFactor: options.brokers },
-      { topic: names.KAFKA_DLQ_TOPIC, numPartitions: 1, replicationFactor: options.brokers },
-    ]);
-    await admin.disconnect();
-    return new Stage(kafka, kafkaDir, database, env);
+    const postgres = await PrivatePostgres.start();
+    let throwaway: ThrowawayKafka | undefined;
+    try {
+      throwaway = await startThrowawayKafka({ brokers: options.brokers });
+      const kafka = throwaway.kafka;
+      const database = await createTestDatabase(postgres.adminUrl);
+      const partitions = options.partitions ?? 6;
+      const env: Record<string, string> = {
+        ...uniqueKafkaNames(),
+        KAFKA_BROKERS: kafka.bootstrap,
+        DATABASE_URL: database.url,
+        HOST: '127.0.0.1',
+        LOG_LEVEL: process.env.FAULTS_LOG_LEVEL ?? 'warn',
+        KAFKA_TOPIC_PARTITIONS: String(partitions),
+        KAFKA_REPLICATION_FACTOR: String(options.brokers),
+        CONSUMER_SESSION_TIMEOUT_MS: '6000',
+        DB_IDLE_IN_TRANSACTION_TIMEOUT_MS: '5000',
+        INGEST_PRODUCE_TIMEOUT_MS: '3000',
+        KAFKAJS_NO_PARTITIONER_WARNING: '1',
+        ...options.env,
+      };
+      const admin = new Kafka({ brokers: kafka.bootstrap.split(','), logLevel: logLevel.NOTHING }).admin();
+      await admin.connect();
+      const topics = pipelineTopics(loadConfig(env));
+      // On a fresh 3-broker cluster, createTopics' wait for leaders can ask a broker that has not heard of the
+      // topic yet and fail with UNKNOWN_TOPIC_OR_PARTITION (seen in a full run): retry until every partition has
+      // a leader. ensureTopics creates only what is missing, so a retry never re-creates.
+      await waitFor(
+        async () => {
+          await ensureTopics(admin, topics);
+          const { topics: metadata } = await admin.fetchTopicMetadata({ topics: topics.map((t) => t.topic) });
+          return metadata.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+        },
+        { what: 'topics with a leader on every partition', timeoutMs: 60_000, intervalMs: 500 },
+      );
+      await admin.disconnect();
+      return new Stage(kafka, throwaway.stop, postgres, database, env, partitions);
+    } catch (err) {
+      await throwaway?.stop();
+      postgres.destroy();
+      throw err;
+    }
   }
 
   get db(): Knex {
@@ -102,11 +126,20 @@ export class Stage {
   }
 
   /** Partition → next offset the database holds for the group. */
-  async positions(): Promise<Map<number, number>> {
-    const rows = await this.db('analytics.consumer_offsets')
-      .where({ consumer_group: this.env.KAFKA_CONSUMER_GROUP, topic: this.topic })
-      .select<{ partition: number; next_offset: number }[]>('partition', 'next_offset');
-    return new Map(rows.map((r) => [Number(r.partition), Number(r.next_offset)]));
+  positions(): Promise<Map<number, number>> {
+    return readPositions(this.db, this.env.KAFKA_CONSUMER_GROUP!, this.topic, Array.from({ length: this.partitions }, (_, p) => p));
+  }
+
+  /** A reporting process and an API key for every site, started on first use: /stats through real HTTP. */
+  async stats(): Promise<StatsClient> {
+    if (!this.reportingClient) {
+      const port = await freePort();
+      this.reportingProc = this.track(spawnService('reporting', { ...this.env, REPORTING_PORT: String(port), REPORTING_RATE_LIMIT_PER_MINUTE: '100000' }), `http://127.0.0.1:${port}`);
+      await this.waitReady(this.reportingProc);
+      const { headers } = await createTestKey(this.db, { name: 'fault-suite' });
+      this.reportingClient = { url: this.reportingProc.url, headers };
+    }
+    return this.reportingClient;
   }
 
   /** Partition → high watermark (the offset the next record will get). */
@@ -145,15 +178,21 @@ export class Stage {
   }
 
   async stop(): Promise<void> {
-    for (const p of [...this.ingests, ...this.consumers]) if (p.alive) p.child.kill('SIGKILL');
-    await this.kafka.stop().catch(() => undefined);
-    rmSync(this.kafkaDir, { recursive: true, force: true });
-    await this.database.drop().catch(() => undefined);
+    for (const p of this.processes()) if (p.alive) p.child.kill('SIGKILL');
+    await this.stopKafka();
+    await this.database.db.destroy().catch(() => undefined);
+    // The whole server goes, with the database in it.
+    this.postgres.destroy();
   }
 
-  /** Output of every process, for a failing scenario's report. */
+  /** Output of every process and the PostgreSQL log, for a failing scenario's report. */
   logs(): string {
-    return [...this.ingests, ...this.consumers].map((p) => `--- ${p.name} (${p.url})\n${p.output().slice(-4000)}`).join('\n');
+    const services = this.processes().map((p) => `--- ${p.name} (${p.url})\n${p.output().slice(-4000)}`);
+    return [...services, `--- postgres (port ${this.postgres.port})\n${this.postgres.logTail()}`].join('\n');
+  }
+
+  private processes(): Proc[] {
+    return [...this.ingests, ...this.consumers, ...(this.reportingProc ? [this.reportingProc] : [])];
   }
 
   private track(proc: ServiceProcess, url: string): Proc {

@@ -1,0 +1,154 @@
+import { execFileSync } from 'node:child_process';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { userInfo } from 'node:os';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import pg from 'pg';
+import { freePort } from '../../helpers/processes';
+
+/** Debian's PostgreSQL 15 binaries (CI and this machine); PG_BIN overrides for other layouts. */
+const BIN = process.env.PG_BIN ?? '/usr/lib/postgresql/15/bin';
+
+/**
+ * A PostgreSQL server of the fault suite's own: initdb into a temporary folder, a free loopback port, trust auth.
+ * Scenarios stop, restart and kill it; the machine's shared cluster (5432) is never touched, and this class has
+ * no way to reach it: every command names this server's own data folder (`pg_ctl -D`), never a cluster name.
+ *
+ * PostgreSQL refuses to run as root, and CI runs as root: then every command runs as the `postgres` OS user
+ * (runuser), which owns the folder. As any other user the commands run as that user.
+ */
+export class PrivatePostgres {
+  private constructor(
+    readonly port: number,
+    private readonly dir: string,
+  ) {}
+
+  /** postgres://postgres@127.0.0.1:<port>/postgres: may CREATE DATABASE. */
+  get adminUrl(): string {
+    return `postgres://postgres@127.0.0.1:${this.port}/postgres`;
+  }
+
+  private get data(): string {
+    return join(this.dir, 'data');
+  }
+
+  private get logFile(): string {
+    return join(this.dir, 'server.log');
+  }
+
+  static async start(): Promise<PrivatePostgres> {
+    const dir = mkdtempSync(join(tmpdir(), 'sitestream-faults-pg-'));
+    if (asRoot()) {
+      const { uid, gid } = postgresUser();
+      chownSync(dir, uid, gid);
+    }
+    chmodSync(dir, 0o700);
+    const port = await freePort();
+    const server = new PrivatePostgres(port, dir);
+    live.add(server);
+    try {
+      run('initdb', ['-D', server.data, '-U', 'postgres', '--auth=trust', '-E', 'UTF8', '--locale=C.UTF-8', '--no-sync']);
+      server.start();
+    } catch (err) {
+      server.remove();
+      throw err;
+    }
+    return server;
+  }
+
+  /** Starts the server and waits until it accepts connections (pg_ctl -w). */
+  start(): void {
+    const options = [
+      `-p ${this.port}`,
+      "-c listen_addresses='127.0.0.1'",
+      `-c unix_socket_directories='${this.dir}'`,
+      '-c max_connections=200',
+      '-c shared_buffers=64MB',
+      // Sized for a 2-core machine shared with Kafka and the services; durability settings stay at their defaults.
+      '-c max_worker_processes=4',
+      '-c max_parallel_workers=0',
+      '-c max_parallel_workers_per_gather=0',
+    ].join(' ');
+    run('pg_ctl', ['-D', this.data, '-l', this.logFile, '-o', options, '-w', '-t', '120', 'start']);
+  }
+
+  /** A clean, fast shutdown (what an operator's restart does): open sessions are ended. */
+  stop(): void {
+    run('pg_ctl', ['-D', this.data, '-m', 'fast', '-w', '-t', '120', 'stop']);
+  }
+
+  restart(): void {
+    this.stop();
+    this.start();
+  }
+
+  /** Terminates the consumer's sessions on one database (what a failover or an admin does). */
+  async terminateConsumerBackends(databaseUrl: string): Promise<number> {
+    const url = new URL(databaseUrl);
+    if (url.port !== String(this.port)) throw new Error(`${databaseUrl} is not on this private server (port ${this.port})`);
+    const name = url.pathname.slice(1);
+    const client = new pg.Client({ connectionString: this.adminUrl });
+    await client.connect();
+    try {
+      const r = await client.query(
+        `SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = $1 AND application_name = 'sitestream-consumer'`,
+        [name],
+      );
+      return r.rowCount ?? 0;
+    } finally {
+      await client.end();
+    }
+  }
+
+  /** The server log's tail, for a failing scenario's report. */
+  logTail(lines = 30): string {
+    return existsSync(this.logFile) ? readFileSync(this.logFile, 'utf8').split('\n').slice(-lines).join('\n') : '';
+  }
+
+  /** Stops the server without waiting for sessions (immediate) and removes its folder. */
+  destroy(): void {
+    try {
+      if (existsSync(join(this.data, 'postmaster.pid'))) run('pg_ctl', ['-D', this.data, '-m', 'immediate', '-w', '-t', '60', 'stop']);
+    } finally {
+      this.remove();
+    }
+  }
+
+  private remove(): void {
+    live.delete(this);
+    rmSync(this.dir, { recursive: true, force: true });
+  }
+}
+
+// A jest run that ends abruptly (a timeout, Ctrl-C) still takes its servers with it.
+const live = new Set<PrivatePostgres>();
+process.once('exit', () => {
+  for (const server of [...live]) {
+    try {
+      server.destroy();
+    } catch {
+      // Best effort on the way out.
+    }
+  }
+});
+
+function asRoot(): boolean {
+  return process.getuid?.() === 0;
+}
+
+function postgresUser(): { uid: number; gid: number } {
+  const uid = Number(execFileSync('id', ['-u', 'postgres'], { encoding: 'utf8' }).trim());
+  const gid = Number(execFileSync('id', ['-g', 'postgres'], { encoding: 'utf8' }).trim());
+  return { uid, gid };
+}
+
+function run(tool: 'initdb' | 'pg_ctl', args: string[]): void {
+  const binary = join(BIN, tool);
+  const [command, argv] = asRoot() ? ['runuser', ['-u', 'postgres', '--', binary, ...args]] : [binary, args];
+  try {
+    execFileSync(command, argv, { stdio: ['ignore', 'pipe', 'pipe'], encoding: 'utf8', cwd: tmpdir() });
+  } catch (err) {
+    const e = err as { stdout?: string; stderr?: string; message: string };
+    throw new Error(`${tool} ${args.join(' ')} failed (as ${asRoot() ? 'postgres' : userInfo().username}): ${e.stderr || e.stdout || e.message}`);
+  }
+}
