@@ -1,5 +1,5 @@
 import { writeBatch, type DecodedRecord } from '@sitestream/consumer';
-import { rebuildRollups, setSiteTimeZone } from '@sitestream/db';
+import { rebuildRollups, setSiteTimeZone, VISIT_ATTRIBUTES } from '@sitestream/db';
 import { createTestDatabase, type TestDatabase } from '../helpers/test-database';
 import { distinctEvents, seededRandom } from '../reporting/model';
 import { sendOrders, visitDataset, VISIT_ZONES } from '../reporting/visits-dataset';
@@ -67,6 +67,14 @@ describe('visits are exact whatever the order and the batches', () => {
     await rebuildRollups(db, { eventsPerTransaction: 10, from: '2025-11-16', to: '2025-11-16' });
     expect(await visitTablesSnapshot(db)).toStrictEqual(live);
   }, 120_000);
+
+  it('the visits table has a nullable text column for every visit attribute', async () => {
+    const columns = await database.db('information_schema.columns')
+      .where({ table_schema: 'analytics', table_name: 'visits' })
+      .select<{ column_name: string; data_type: string; is_nullable: string }[]>('column_name', 'data_type', 'is_nullable');
+    const byName = new Map(columns.map((c) => [c.column_name, c]));
+    for (const a of VISIT_ATTRIBUTES) expect({ a, ...byName.get(a) }).toEqual({ a, column_name: a, data_type: 'text', is_nullable: 'YES' });
+  });
 
   it('moves visits to the days of a new zone, as the model does', async () => {
     const { db } = database;

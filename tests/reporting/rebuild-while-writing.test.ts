@@ -4,6 +4,7 @@ import { waitFor } from '../helpers/wait-for';
 import { fixedDataset, ZONES } from './dataset';
 import { distinctEvents, expectedRange, type Ev } from './model';
 import { rollupSnapshot } from './rollup-snapshot';
+import { visitTablesSnapshot } from './visit-snapshot';
 import { rebuildRollups, setSiteTimeZone } from '@sitestream/db';
 
 /**
@@ -57,8 +58,10 @@ describe('rebuilding while the consumer writes', () => {
     expect(rebuiltWhileRowsArrived).toBeGreaterThan(0);
 
     const live = await rollupSnapshot(pipeline.db);
+    const liveVisits = await visitTablesSnapshot(pipeline.db);
     await rebuildRollups(pipeline.db);
     expect(await rollupSnapshot(pipeline.db)).toStrictEqual(live);
+    expect(await visitTablesSnapshot(pipeline.db)).toStrictEqual(liveVisits);
 
     const { headers } = await createTestKey(pipeline.db);
     for (const [site, zone] of Object.entries(finalZones)) {
