@@ -230,7 +230,7 @@ describe('events carry their derived context, and nothing personal', () => {
 
   it('counts the ignored bots by reason', async () => {
     const bots = answers.filter((a) => !a.c.expect).length;
-    const metrics = await (await fetch(`${pipeline.ingestUrl}/metrics`)).text();
+    const metrics = await (await fetch(`${pipeline.ingestManagementUrl}/metrics`)).text();
     const line = metrics.split('\n').find((l) => l.startsWith('sitestream_ingest_events_ignored_total{') && l.includes('reason="bot"'));
     expect(line?.split(' ').pop()).toBe(String(bots));
   });
