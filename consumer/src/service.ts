@@ -70,6 +70,7 @@ export async function startConsumerService(config: Config, logger: Logger): Prom
       group: config.KAFKA_CONSUMER_GROUP,
       topic: config.KAFKA_TOPIC,
       partitionsConsumedConcurrently: config.CONSUMER_PARTITIONS_CONCURRENTLY,
+      maxRecordsPerTransaction: config.CONSUMER_MAX_RECORDS_PER_TRANSACTION,
       retryMaxDelayMs: config.CONSUMER_RETRY_MAX_DELAY_MS,
     },
   );

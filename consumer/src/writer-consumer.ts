@@ -10,6 +10,8 @@ export interface WriterOptions {
   group: string;
   topic: string;
   partitionsConsumedConcurrently: number;
+  /** Records written per transaction: a bigger fetch is written in slices of this many. */
+  maxRecordsPerTransaction: number;
   retryMaxDelayMs: number;
 }
 
@@ -143,7 +145,23 @@ export class WriterConsumer implements Component {
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
     const records = batch.messages.map((m) => decodeRecord(m.offset, m.value, m.timestamp));
     this.metrics.batchSize.observe(records.length);
+    // A fetch after a backlog can hold thousands of records: one transaction per slice keeps each transaction (and
+    // the statements in it) short, so a slow database meets its statement timeout far less often.
+    const per = this.options.maxRecordsPerTransaction;
+    for (let i = 0; i < records.length; i += per) {
+      if (!isRunning() || isStale()) return;
+      const slice = records.slice(i, i + per);
+      if (!(await this.writeSlice(batch.topic, batch.partition, slice, payload))) return;
+      // Only now, after the database commit, may Kafka learn that we are past these offsets.
+      resolveOffset(String(slice[slice.length - 1]!.offset));
+      await heartbeat();
+    }
+    await commitOffsetsIfNecessary();
+  }
 
+  /** Writes one slice exactly once; false when the partition is no longer ours (fenced, revoked, stopping). */
+  private async writeSlice(topic: string, partition: number, records: DecodedRecord[], payload: EachBatchPayload): Promise<boolean> {
+    const { heartbeat, isRunning, isStale } = payload;
     let result: WriteResult;
     const startedAt = performance.now();
     // A transaction may wait (a rebuild holds the site's lock, the database restarts): keep the membership.
@@ -151,7 +169,7 @@ export class WriterConsumer implements Component {
     try {
       // Transient failures (database restarting) are retried with capped backoff for as long as we still own the
       // partition; other failures too, at the capped pace and announced as stuck. The batch is never skipped.
-      result = await backOff(() => this.writeOnce(batch.topic, batch.partition, records), {
+      result = await backOff(() => this.writeOnce(topic, partition, records), {
         numOfAttempts: Number.MAX_SAFE_INTEGER,
         startingDelay: 100,
         maxDelay: this.options.retryMaxDelayMs,
@@ -160,9 +178,9 @@ export class WriterConsumer implements Component {
           if (err instanceof FencedError || !isRunning() || isStale()) return false;
           this.metrics.retries.inc();
           if (classifyDbError(err) === 'transient') {
-            this.deps.logger.warn({ err: (err as Error).message, partition: batch.partition }, 'transient error; retrying batch');
+            this.deps.logger.warn({ err: (err as Error).message, partition }, 'transient error; retrying batch');
           } else {
-            this.markStuck(batch.partition, err);
+            this.markStuck(partition, err);
             // The slowest pace at once: the error will not go away by itself.
             await new Promise((resolve) => setTimeout(resolve, this.options.retryMaxDelayMs));
           }
@@ -172,22 +190,18 @@ export class WriterConsumer implements Component {
     } catch (err) {
       if (err instanceof FencedError) {
         this.metrics.batches.inc({ outcome: 'fenced' });
-        this.deps.logger.warn({ partition: batch.partition }, err.message);
-        return;
+        this.deps.logger.warn({ partition }, err.message);
+        return false;
       }
       this.metrics.batches.inc({ outcome: 'error' });
-      this.deps.logger.error({ err: (err as Error).message, partition: batch.partition }, 'batch failed; kafkajs will retry it');
+      this.deps.logger.error({ err: (err as Error).message, partition }, 'batch failed; kafkajs will retry it');
       throw err;
     } finally {
       clearInterval(beat);
     }
-
-    if (this.stuck.delete(batch.partition)) this.deps.logger.info({ partition: batch.partition }, 'partition no longer stuck');
-    this.recordSuccess(batch.partition, records, result, performance.now() - startedAt);
-    // Only now, after the database commit, may Kafka learn that we are past these offsets.
-    resolveOffset(batch.messages[batch.messages.length - 1]!.offset);
-    await heartbeat();
-    await commitOffsetsIfNecessary();
+    if (this.stuck.delete(partition)) this.deps.logger.info({ partition }, 'partition no longer stuck');
+    this.recordSuccess(partition, records, result, performance.now() - startedAt);
+    return true;
   }
 
   private async writeOnce(topic: string, partition: number, records: DecodedRecord[]): Promise<WriteResult> {

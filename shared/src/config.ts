@@ -50,6 +50,7 @@ const spec = {
   TRUST_PROXY_HOPS: num({ default: 0, desc: 'number of reverse proxies in front of the APIs (never "true")' }),
 
   CONSUMER_MAX_BYTES_PER_PARTITION: num({ default: 1048576, desc: 'kafkajs maxBytesPerPartition: caps a batch' }),
+  CONSUMER_MAX_RECORDS_PER_TRANSACTION: num({ default: 1000, desc: 'records the consumer writes per transaction; a bigger fetch (a backlog) is written in slices of this many' }),
   CONSUMER_SESSION_TIMEOUT_MS: num({ default: 30000, desc: 'consumer group session timeout' }),
   CONSUMER_PARTITIONS_CONCURRENTLY: num({ default: 2, desc: 'partitions processed in parallel by one consumer' }),
   CONSUMER_LAG_INTERVAL_MS: num({ default: 2000, desc: 'how often the consumer measures its lag per partition (sitestream_consumer_lag_messages)' }),
@@ -96,6 +97,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   for (const name of ['INGEST_MANAGEMENT_PORT', 'REPORTING_MANAGEMENT_PORT'] as const) {
     if (!Number.isInteger(config[name]) || config[name] < 0 || config[name] > 65535) problems.push(`${name}: must be a port (0 to 65535)`);
   }
+  if (config.CONSUMER_MAX_RECORDS_PER_TRANSACTION < 1) problems.push('CONSUMER_MAX_RECORDS_PER_TRANSACTION: must be >= 1');
   if (config.REPORTING_KEY_MAX_CONCURRENT < 1) problems.push('REPORTING_KEY_MAX_CONCURRENT: must be >= 1');
   if (config.REPORTING_MAX_CONCURRENT_RANGES < 1 || config.REPORTING_MAX_CONCURRENT_RANGES >= config.DB_POOL_MAX) {
     problems.push('REPORTING_MAX_CONCURRENT_RANGES: must be >= 1 and below DB_POOL_MAX');

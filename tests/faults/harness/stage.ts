@@ -134,7 +134,7 @@ export class Stage {
   async stats(): Promise<StatsClient> {
     if (!this.reportingClient) {
       const port = await freePort();
-      this.reportingProc = this.track(spawnService('reporting', { ...this.env, REPORTING_PORT: String(port), REPORTING_RATE_LIMIT_PER_MINUTE: '100000' }), `http://127.0.0.1:${port}`);
+      this.reportingProc = this.track(spawnService('reporting', { ...this.env, REPORTING_PORT: String(port), REPORTING_RATE_LIMIT_PER_MINUTE: '100000', REPORTING_KEY_MAX_CONCURRENT: '16' }), `http://127.0.0.1:${port}`);
       await this.waitReady(this.reportingProc);
       const { headers } = await createTestKey(this.db, { name: 'fault-suite' });
       this.reportingClient = { url: this.reportingProc.url, headers };
