@@ -63,28 +63,29 @@ numbered AS (
               OVER (PARTITION BY site_id, user_id ORDER BY s, s_id ROWS UNBOUNDED PRECEDING) AS island
   FROM reached
 ),
-sums AS (
-  SELECT site_id, user_id, island, min(s) AS started_at, max(e) AS ended_at, sum(events)::int AS events, sum(pageviews)::int AS pageviews
-  FROM numbered GROUP BY 1, 2, 3
-),
-firsts AS (
-  SELECT DISTINCT ON (site_id, user_id, island) site_id, user_id, island, s_id AS first_event_id, ${attributeList}
-  FROM numbered ORDER BY site_id, user_id, island, s, s_id
-),
-entries AS (
-  SELECT DISTINCT ON (site_id, user_id, island) site_id, user_id, island, entry_at, entry_event_id, entry_path
-  FROM numbered WHERE entry_at IS NOT NULL ORDER BY site_id, user_id, island, entry_at, entry_event_id
-),
-exits AS (
-  SELECT DISTINCT ON (site_id, user_id, island) site_id, user_id, island, exit_at, exit_event_id, exit_path
-  FROM numbered WHERE exit_at IS NOT NULL ORDER BY site_id, user_id, island, exit_at DESC, exit_event_id DESC
+-- Each island summarized by window functions over its units (a sort each, no join between the parts: joins of
+-- CTE results planned as nested loops made big batches quadratic).
+summarized AS MATERIALIZED (
+  SELECT DISTINCT ON (site_id, user_id, island) site_id, user_id, island,
+         min(s) OVER whole AS started_at, first_value(s_id) OVER firsts AS first_event_id, max(e) OVER whole AS ended_at,
+         (sum(events) OVER whole)::int AS events, (sum(pageviews) OVER whole)::int AS pageviews,
+         first_value(entry_at) OVER entries AS entry_at, first_value(entry_event_id) OVER entries AS entry_event_id,
+         first_value(entry_path) OVER entries AS entry_path,
+         first_value(exit_at) OVER exits AS exit_at, first_value(exit_event_id) OVER exits AS exit_event_id,
+         first_value(exit_path) OVER exits AS exit_path,
+         ${VISIT_ATTRIBUTES.map((a) => `first_value(${a}) OVER firsts AS ${a}`).join(', ')}
+  FROM numbered
+  WINDOW whole AS (PARTITION BY site_id, user_id, island),
+         firsts AS (PARTITION BY site_id, user_id, island ORDER BY s, s_id),
+         entries AS (PARTITION BY site_id, user_id, island ORDER BY entry_at NULLS LAST, entry_event_id),
+         exits AS (PARTITION BY site_id, user_id, island ORDER BY exit_at DESC NULLS LAST, exit_event_id DESC)
+  ORDER BY site_id, user_id, island
 ),
 islands AS MATERIALIZED (
-  SELECT s.site_id, s.user_id, s.started_at, f.first_event_id, s.ended_at, (s.started_at AT TIME ZONE z.time_zone)::date AS day,
-         s.events, s.pageviews, en.entry_at, en.entry_event_id, en.entry_path, ex.exit_at, ex.exit_event_id, ex.exit_path,
-         ${prefixed('f')}
-  FROM sums s JOIN firsts f USING (site_id, user_id, island) JOIN zones z USING (site_id)
-  LEFT JOIN entries en USING (site_id, user_id, island) LEFT JOIN exits ex USING (site_id, user_id, island)
+  SELECT s.site_id, s.user_id, s.started_at, s.first_event_id, s.ended_at, (s.started_at AT TIME ZONE z.time_zone)::date AS day,
+         s.events, s.pageviews, s.entry_at, s.entry_event_id, s.entry_path, s.exit_at, s.exit_event_id, s.exit_path,
+         ${prefixed('s')}
+  FROM summarized s JOIN zones z USING (site_id)
 ),
 -- An island that starts where an old visit started replaces it in place (upsert); the other old visits go.
 -- The two statements touch disjoint rows, so their order inside this statement does not matter.
