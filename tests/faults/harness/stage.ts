@@ -110,11 +110,28 @@ export class Stage {
   }
 
   private async startService(name: 'ingest' | 'consumer', portVariable: string, list: Proc[]): Promise<Proc> {
-    const port = await freePort();
-    const proc = this.track(spawnService(name, { ...this.env, [portVariable]: String(port) }), `http://127.0.0.1:${port}`);
+    const proc = await this.spawnReady(name, portVariable, {});
     list.push(proc);
-    await this.waitReady(proc);
     return proc;
+  }
+
+  /**
+   * Starts a service on a free port and waits until it is ready. A port freePort handed out can be taken by some
+   * other connection before the service binds it (a busy machine reuses ports within milliseconds): that start-up
+   * failure, and only that one, is retried on a new port.
+   */
+  private async spawnReady(name: 'ingest' | 'consumer' | 'reporting', portVariable: string, extra: Record<string, string>): Promise<Proc> {
+    for (let attempt = 1; ; attempt++) {
+      const port = await freePort();
+      const proc = this.track(spawnService(name, { ...this.env, ...extra, [portVariable]: String(port) }), `http://127.0.0.1:${port}`);
+      try {
+        await this.waitReady(proc);
+        return proc;
+      } catch (err) {
+        if (attempt >= 3 || proc.alive || !/EADDRINUSE/.test((err as Error).message)) throw err;
+        process.stderr.write(`${name}: port ${port} was taken before it bound it (attempt ${attempt}); retrying on a new port\n`);
+      }
+    }
   }
 
   ingestUrls = (): string[] => this.ingests.filter((p) => p.alive).map((p) => p.url);
@@ -133,9 +150,7 @@ export class Stage {
   /** A reporting process and an API key for every site, started on first use: /stats through real HTTP. */
   async stats(): Promise<StatsClient> {
     if (!this.reportingClient) {
-      const port = await freePort();
-      this.reportingProc = this.track(spawnService('reporting', { ...this.env, REPORTING_PORT: String(port), REPORTING_RATE_LIMIT_PER_MINUTE: '100000', REPORTING_KEY_MAX_CONCURRENT: '16' }), `http://127.0.0.1:${port}`);
-      await this.waitReady(this.reportingProc);
+      this.reportingProc = await this.spawnReady('reporting', 'REPORTING_PORT', { REPORTING_RATE_LIMIT_PER_MINUTE: '100000', REPORTING_KEY_MAX_CONCURRENT: '16' });
       const { headers } = await createTestKey(this.db, { name: 'fault-suite' });
       this.reportingClient = { url: this.reportingProc.url, headers };
     }
@@ -202,12 +217,16 @@ export class Stage {
   }
 
   private async waitReady(proc: Proc): Promise<void> {
+    let exited: Error | undefined;
     await waitFor(
       async () => {
-        if (!proc.alive) throw new Error(`${proc.name} exited during start-up:\n${proc.output().slice(-2000)}`);
+        if (!proc.alive) exited = new Error(`${proc.name} exited during start-up:\n${proc.output().slice(-2000)}`);
+        if (exited) return true;
         return (await fetch(`${proc.url}/readyz`)).status === 200;
       },
       { what: `${proc.name} ready`, timeoutMs: 60_000, intervalMs: 200 },
     );
+    // A process that died at start-up fails at once, with its output, instead of after the whole wait.
+    if (exited) throw exited;
   }
 }
