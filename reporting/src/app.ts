@@ -6,6 +6,7 @@ import { authenticate } from './auth';
 import { AuthFailureCounter } from './auth-failures';
 import { keyRateLimit } from './key-rate-limit';
 import { createReportingMetrics } from './reporting-metrics';
+import { queryRoutes } from './query/query.routes';
 import { statsRoutes } from './stats.routes';
 
 export interface ReportingDeps {
@@ -27,6 +28,7 @@ export function createReportingApp(deps: ReportingDeps): Express {
   const failures = new AuthFailureCounter(deps.config.REPORTING_AUTH_FAILURES_PER_MINUTE);
   const guards = [authenticate({ db: deps.db, metrics, failures }), keyRateLimit(deps.config.REPORTING_RATE_LIMIT_PER_MINUTE, metrics)];
   app.use(statsRoutes({ db: deps.db, metrics, guards }));
+  app.use(queryRoutes({ db: deps.db, metrics, guards }));
   finishApp(app, deps.logger);
   return app;
 }

@@ -1,7 +1,8 @@
 import { Router, type RequestHandler } from 'express';
-import { isTransientDbError, keyCovers, type Knex } from '@sitestream/db';
-import { AppError, Errors } from '@sitestream/shared';
+import { keyCovers, type Knex } from '@sitestream/db';
+import { Errors } from '@sitestream/shared';
 import { apiKeyOf } from './auth';
+import { answerForDbFailure } from './db-failure';
 import { getStats } from './get-stats';
 import { timed, type ReportingMetrics } from './reporting-metrics';
 import { parseStatsParams } from './stats-params';
@@ -23,11 +24,7 @@ export function statsRoutes(deps: StatsRouteDeps): Router {
     try {
       res.json(await timed(deps.metrics, params.kind === 'day' ? 'stats_day' : 'stats_range', () => getStats(deps.db, params)));
     } catch (err) {
-      if (err instanceof AppError) throw err;
-      // 57014: statement_timeout. A range too long for the timeout is the client's to shorten.
-      if ((err as { code?: string }).code === '57014') throw Errors.queryTimeout(err);
-      // A lost connection is worth a retry; any other failure is a bug, answered 500 and logged.
-      throw isTransientDbError(err) ? Errors.databaseUnavailable(err) : Errors.internal(err);
+      throw answerForDbFailure(err);
     }
   });
   return router;
