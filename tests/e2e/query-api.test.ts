@@ -108,7 +108,7 @@ describe('POST /api/v2/query equals the model', () => {
   }, 60_000);
 
   it('comparison with the previous period: same number of days just before', async () => {
-    const q: ModelQuery = { site_id: 'q-ny', metrics: ['visitors', 'visits'], date_range: ['2025-11-02', '2025-11-03'], dimensions: ['visit:source'] };
+    const q: ModelQuery = { site_id: 'q-ny', metrics: ['visitors', 'visits'], date_range: ['2025-11-02', '2025-11-03'], dimensions: ['visit:source', 'visit:country'] };
     const r = await ask({ ...q, include: { comparison: 'previous_period' } });
     expect(r.status).toBe(200);
     const previous = new Map(modelQuery(events, { ...q, date_range: ['2025-10-31', '2025-11-01'] }).map((x) => [JSON.stringify(x.dimensions), x.metrics]));
@@ -116,6 +116,8 @@ describe('POST /api/v2/query equals the model', () => {
       const prev = previous.get(JSON.stringify(row.dimensions)) ?? [0, 0];
       return { ...row, comparison: { metrics: prev, change: row.metrics.map((c, i) => (prev[i] ? Math.round(((c! - prev[i]!) / prev[i]!) * 10_000) / 100 : null)) } };
     });
+    // Both kinds: rows seen before (a change) and rows new in this period (no previous value: null).
+    expect(expected.some((x) => x.comparison.change[0] === null) && expected.some((x) => x.comparison.change[0] !== null)).toBe(true);
     expect(r.body.results).toStrictEqual(expected);
     expect(r.body.meta.comparison_date_range).toStrictEqual(['2025-10-31', '2025-11-01']);
   }, 60_000);
