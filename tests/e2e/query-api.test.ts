@@ -1,4 +1,7 @@
+import Ajv from 'ajv';
+import addFormats from 'ajv-formats';
 import { setSiteTimeZone } from '@sitestream/db';
+import { addEventFormats, openApiDocument } from '@sitestream/shared';
 import { createTestKey, postJson, startPipeline, type Pipeline } from '../helpers/pipeline';
 import { countRows } from '../helpers/test-database';
 import { waitFor } from '../helpers/wait-for';
@@ -108,7 +111,7 @@ describe('POST /api/v2/query equals the model', () => {
   }, 60_000);
 
   it('comparison with the previous period: same number of days just before', async () => {
-    const q: ModelQuery = { site_id: 'q-ny', metrics: ['visitors', 'visits'], date_range: ['2025-11-02', '2025-11-03'], dimensions: ['visit:source', 'visit:country'] };
+    const q: ModelQuery = { site_id: 'q-ny', metrics: ['visitors', 'visits'], date_range: ['2025-11-02', '2025-11-03'], dimensions: ['visit:entry_page', 'visit:device'] };
     const r = await ask({ ...q, include: { comparison: 'previous_period' } });
     expect(r.status).toBe(200);
     const previous = new Map(modelQuery(events, { ...q, date_range: ['2025-10-31', '2025-11-01'] }).map((x) => [JSON.stringify(x.dimensions), x.metrics]));
@@ -193,4 +196,25 @@ describe('POST /api/v2/query equals the model', () => {
     const missing = await fetch(`${pipeline.reportingUrl}/api/v2/realtime`, { headers });
     expect(missing.status).toBe(400);
   }, 60_000);
+
+  it('every answer validates against the OpenAPI document', async () => {
+    const id = 'https://sitestream.dev/openapi.json';
+    const ajv = new Ajv({ strict: false, allErrors: true });
+    addFormats(ajv);
+    addEventFormats(ajv);
+    ajv.addSchema(JSON.parse(JSON.stringify(openApiDocument)), id);
+    const check = (path: string, method: string, r: { status: number; body: unknown }) => {
+      const validate = ajv.compile({ $ref: `${id}#/paths/${path.replace(/\//g, '~1')}/${method}/responses/${r.status}/content/application~1json/schema` });
+      if (!validate(r.body)) throw new Error(`${method} ${path} ${r.status}: ${ajv.errorsText(validate.errors)}`);
+    };
+    const q = { site_id: 'q-ny', metrics: [...EVENT_METRICS, ...VISIT_METRICS], date_range: RANGE, dimensions: ['visit:country'], include: { total_rows: true, comparison: 'previous_period' } };
+    check('/api/v2/query', 'post', await ask(q));
+    check('/api/v2/query', 'post', await ask({ ...q, dimensions: [], date_range: 'all', include: undefined }));
+    check('/api/v2/query', 'post', await ask({ ...q, metrics: ['nope'] }));
+    check('/api/v2/query', 'post', await ask(q, {}));
+    const rt = await fetch(`${pipeline.reportingUrl}/api/v2/realtime?site_id=q-ny`, { headers });
+    check('/api/v2/realtime', 'get', { status: rt.status, body: JSON.parse(await rt.text()) });
+    // A schema that the answers do not match fails: the check is not vacuous.
+    expect(() => check('/api/v2/realtime', 'get', { status: 200, body: { visitors: -1, data_as_of: null } })).toThrow();
+  }, 30_000);
 });

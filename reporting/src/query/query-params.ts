@@ -1,4 +1,4 @@
-import { Errors, isSafeText, LIMITS, parseCalendarDate, type FieldError } from '@sitestream/shared';
+import { Errors, isSafeText, LIMITS, parseCalendarDate, QUERY_API_LIMITS, type FieldError } from '@sitestream/shared';
 
 /*
  * POST /api/v2/query: the body validated into a typed query. Names are checked against fixed lists here; the SQL
@@ -19,7 +19,7 @@ export const PROPS_PREFIX = 'event:props:';
 export const FILTER_OPS = ['is', 'is_not', 'contains', 'contains_not'] as const;
 export const RELATIVE_RANGES = ['day', '7d', '30d', 'month', 'year', 'all'] as const;
 
-export const QUERY_LIMITS = { maxDimensions: 3, maxRangeDays: 366, defaultLimit: 1000, maxLimit: 10_000, maxOffset: 1_000_000, maxFilters: 20, maxFilterValues: 100 } as const;
+export const QUERY_LIMITS = QUERY_API_LIMITS;
 
 export type FilterOp = (typeof FILTER_OPS)[number];
 export type RelativeRange = (typeof RELATIVE_RANGES)[number];
