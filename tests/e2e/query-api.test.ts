@@ -27,7 +27,7 @@ describe('POST /api/v2/query equals the model', () => {
   let events: QEv[];
 
   beforeAll(async () => {
-    pipeline = await startPipeline({ REPORTING_RATE_LIMIT_PER_MINUTE: 1_000_000 });
+    pipeline = await startPipeline({ REPORTING_RATE_LIMIT_PER_MINUTE: 1_000_000, REPORTING_STATEMENT_TIMEOUT_MS: 3000 });
     headers = (await createTestKey(pipeline.db)).headers;
     for (const [site, zone] of Object.entries(QUERY_ZONES)) await setSiteTimeZone(pipeline.db, site, zone);
     const data = queryDataset();
@@ -65,6 +65,7 @@ describe('POST /api/v2/query equals the model', () => {
       expect(body.meta.time_zone).toBe(QUERY_ZONES[site]);
       expect(body.query).toMatchObject({ site_id: site, date_range: RANGE, order_by: [['visitors', 'desc']], pagination: { limit: 1000, offset: 0 } });
     }
+    for (const metrics of [VISIT_METRICS, ['bounce_rate', 'visitors']]) await expectModel({ site_id: 'q-ist', metrics, date_range: RANGE });
     // A site without data: one row of zeros, null rates.
     const empty = await ask({ site_id: 'q-none', metrics: ['visitors', 'visits', 'bounce_rate'], date_range: RANGE });
     expect(empty.body.results).toStrictEqual([{ dimensions: [], metrics: [0, 0, null] }]);
@@ -216,5 +217,19 @@ describe('POST /api/v2/query equals the model', () => {
     check('/api/v2/realtime', 'get', { status: rt.status, body: JSON.parse(await rt.text()) });
     // A schema that the answers do not match fails: the check is not vacuous.
     expect(() => check('/api/v2/realtime', 'get', { status: 200, body: { visitors: -1, data_as_of: null } })).toThrow();
+  }, 30_000);
+
+  it('a query past the statement timeout is cut off: 503 QUERY_TIMEOUT', async () => {
+    const q = { site_id: 'q-utc', metrics: ['visits'], date_range: RANGE };
+    const blocker = await pipeline.db.transaction();
+    try {
+      // A lock the query must wait for: it would wait forever without the statement timeout.
+      await blocker.raw('LOCK TABLE analytics.visits IN ACCESS EXCLUSIVE MODE');
+      const r = await ask(q);
+      expect([r.status, r.body.error.code]).toStrictEqual([503, 'QUERY_TIMEOUT']);
+    } finally {
+      await blocker.rollback();
+    }
+    expect((await ask(q)).status).toBe(200);
   }, 30_000);
 });

@@ -155,8 +155,9 @@ export function buildQuery(q: QueryParams, site: string, tzName: string, period:
   const order = orderSql(q);
   const pageWhere = page ? `WHERE r.rn > ${binds.add(page.offset, 'bigint')} AND r.rn <= ${binds.add(page.offset + page.limit, 'bigint')}` : '';
   ctes.push(`ranked AS (SELECT *, row_number() OVER (ORDER BY ${order}) AS rn FROM combined)`);
+  // The zone is selected too, so its parameter always has a use (and a type) even when no expression needs it.
   const text = `WITH ${ctes.join(',\n')}
-    SELECT (SELECT count(*) FROM ranked) AS total_rows,
+    SELECT ${tz} AS time_zone, (SELECT count(*) FROM ranked) AS total_rows,
            (SELECT coalesce(json_agg(r ORDER BY r.rn), '[]') FROM ranked r ${pageWhere}) AS rows`;
   return { text, values: binds.values };
 }
