@@ -7,6 +7,7 @@ import { AuthFailureCounter, KnownKeys } from './auth-failures';
 import { keyRateLimit } from './key-rate-limit';
 import { keyConcurrency, RangeGate } from './query-limits';
 import { createReportingMetrics } from './reporting-metrics';
+import { queryRoutes } from './query/query.routes';
 import { statsRoutes } from './stats.routes';
 
 export interface ReportingDeps {
@@ -34,6 +35,7 @@ export function createReportingApp(deps: ReportingDeps): Express {
   ];
   const ranges = new RangeGate(deps.config.REPORTING_MAX_CONCURRENT_RANGES);
   app.use(statsRoutes({ db: deps.db, databaseUrl: deps.config.DATABASE_URL, metrics, guards, ranges }));
+  app.use(queryRoutes({ db: deps.db, metrics, guards }));
   finishApp(app, deps.logger);
   return app;
 }

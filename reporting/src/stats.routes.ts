@@ -1,8 +1,9 @@
 import { Router, type RequestHandler } from 'express';
-import { isTransientDbError, keyCovers, type Knex } from '@sitestream/db';
-import { AppError, Errors } from '@sitestream/shared';
+import { keyCovers, type Knex } from '@sitestream/db';
+import { Errors } from '@sitestream/shared';
 import { apiKeyOf } from './auth';
 import { cancellable } from './cancellable-query';
+import { answerForDbFailure } from './db-failure';
 import { getStats } from './get-stats';
 import type { RangeGate } from './query-limits';
 import { timed, type ReportingMetrics } from './reporting-metrics';
@@ -42,11 +43,7 @@ export function statsRoutes(deps: StatsRouteDeps): Router {
       res.json(stats);
     } catch (err) {
       if (gone.signal.aborted) return;
-      if (err instanceof AppError) throw err;
-      // 57014: statement_timeout. A range too long for the timeout is the client's to shorten.
-      if ((err as { code?: string }).code === '57014') throw Errors.queryTimeout(err);
-      // A lost connection is worth a retry; any other failure is a bug, answered 500 and logged.
-      throw isTransientDbError(err) ? Errors.databaseUnavailable(err) : Errors.internal(err);
+      throw answerForDbFailure(err);
     } finally {
       if (isRange) deps.ranges.leave();
     }

@@ -50,6 +50,9 @@ export const Errors = {
     new AppError('INVALID_EVENT', 400, describe('invalid event', details), { details }),
   invalidQuery: (details: FieldError[]) =>
     new AppError('INVALID_QUERY', 400, describe('invalid query', details), { details }),
+  // A well-formed query asking for something that has no meaning (a visit metric by an event's own value).
+  unsupportedCombination: (details: FieldError[]) =>
+    new AppError('UNSUPPORTED_COMBINATION', 400, describe('unsupported combination', details), { details }),
   invalidJson: (message: string) => new AppError('INVALID_JSON', 400, `body is not valid JSON: ${message}`),
   invalidEncoding: () => new AppError('INVALID_ENCODING', 400, 'body is not valid UTF-8'),
   emptyBody: () => new AppError('EMPTY_BODY', 400, 'request body is empty'),

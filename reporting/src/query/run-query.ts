@@ -1,0 +1,125 @@
+import type { Knex } from '@sitestream/db';
+import type { QueryParams } from './query-params';
+import { buildQuery, type Period, type Statement } from './query-sql';
+
+export type MetricValue = number | null;
+export interface ResultRow {
+  dimensions: string[];
+  metrics: MetricValue[];
+  comparison?: { metrics: MetricValue[]; change: MetricValue[] };
+}
+export interface QueryAnswer {
+  results: ResultRow[];
+  meta: { time_zone: string; data_as_of: string | null; total_rows?: number; comparison_date_range?: [string, string] };
+  query: Record<string, unknown>;
+}
+
+interface SiteFacts {
+  time_zone: string;
+  today: string;
+  first_day: string | null;
+  data_as_of: Date | null;
+}
+
+// An unknown site is read in UTC, as /stats does; the site's first local day is only needed for "all".
+const SITE_SQL = `
+  WITH z AS (SELECT coalesce((SELECT time_zone FROM analytics.sites WHERE site_id = $1::text), 'UTC') AS tz)
+  SELECT z.tz AS time_zone, to_char(now() AT TIME ZONE z.tz, 'YYYY-MM-DD') AS today,
+         CASE WHEN $2::boolean THEN (SELECT to_char(min(day), 'YYYY-MM-DD') FROM analytics.visits WHERE site_id = $1::text) END AS first_day,
+         (SELECT min(max_received_at) FROM analytics.partition_watermarks) AS data_as_of
+  FROM z`;
+
+interface PgConnection {
+  query<R>(config: { text: string; values: unknown[] }): Promise<{ rows: R[] }>;
+}
+
+/** Runs one statement on a pooled connection (its session carries reporting's statement_timeout). */
+export async function runStatement<R>(db: Knex, statement: Statement): Promise<R[]> {
+  const connection = (await db.client.acquireConnection()) as PgConnection;
+  try {
+    return (await connection.query<R>(statement)).rows;
+  } finally {
+    await db.client.releaseConnection(connection);
+  }
+}
+
+const DAY_MS = 86_400_000;
+const addDays = (day: string, n: number) => new Date(Date.parse(day) + n * DAY_MS).toISOString().slice(0, 10);
+const spanDays = (p: Period) => (Date.parse(p.to) - Date.parse(p.from)) / DAY_MS + 1;
+
+/** Local days of the site's zone; relative names end today (the site's today). */
+export function resolvePeriod(range: QueryParams['dateRange'], today: string, firstDay: string | null): Period {
+  if (typeof range === 'object') return range;
+  switch (range) {
+    case 'day': return { from: today, to: today };
+    case '7d': return { from: addDays(today, -6), to: today };
+    case '30d': return { from: addDays(today, -29), to: today };
+    case 'month': return { from: `${today.slice(0, 8)}01`, to: today };
+    case 'year': return { from: `${today.slice(0, 5)}01-01`, to: today };
+    case 'all': return { from: firstDay !== null && firstDay < today ? firstDay : today, to: today };
+  }
+}
+
+interface Page {
+  total_rows: string | number;
+  rows: Record<string, MetricValue | string>[];
+}
+
+/**
+ * The answer for `dataSite` (the asked site, or one that cannot exist when the key does not cover it, so that
+ * such a site answers exactly like a site without data), echoing the asked query resolved.
+ */
+export async function runQuery(db: Knex, q: QueryParams, dataSite: string): Promise<QueryAnswer> {
+  const [site] = await runStatement<SiteFacts>(db, { text: SITE_SQL, values: [dataSite, q.dateRange === 'all'] });
+  const period = resolvePeriod(q.dateRange, site!.today, site!.first_day);
+  const [page] = await runStatement<Page>(db, buildQuery(q, dataSite, site!.time_zone, period, { limit: q.limit, offset: q.offset }));
+  const dimsOf = (r: Record<string, unknown>) => q.dimensions.map((_, i) => r[`d${i}`] as string);
+  const metricsOf = (r: Record<string, unknown>) => q.metrics.map((m) => (r[m] === null ? null : Number(r[m])));
+  const results: ResultRow[] = page!.rows.map((r) => ({ dimensions: dimsOf(r), metrics: metricsOf(r) }));
+  const meta: QueryAnswer['meta'] = { time_zone: site!.time_zone, data_as_of: site!.data_as_of ? site!.data_as_of.toISOString() : null };
+  if (q.totalRows) meta.total_rows = Number(page!.total_rows);
+
+  if (q.comparison === 'previous_period') {
+    const n = spanDays(period);
+    const previous = { from: addDays(period.from, -n), to: addDays(period.from, -1) };
+    meta.comparison_date_range = [previous.from, previous.to];
+    const [before] = await runStatement<Page>(db, buildQuery(q, dataSite, site!.time_zone, previous, undefined));
+    const byKey = new Map(before!.rows.map((r) => [JSON.stringify(dimsOf(r)), metricsOf(r)]));
+    for (const row of results) {
+      const prev = byKey.get(JSON.stringify(row.dimensions)) ?? q.metrics.map((m) => (m === 'visitors' || m === 'pageviews' || m === 'events' || m === 'visits' ? 0 : null));
+      row.comparison = { metrics: prev, change: row.metrics.map((cur, i) => change(cur, prev[i]!)) };
+    }
+  }
+  return {
+    results,
+    meta,
+    query: {
+      site_id: q.siteId,
+      metrics: q.metrics,
+      date_range: [period.from, period.to],
+      dimensions: q.dimensions,
+      filters: q.filters.map((f) => [f.op, f.dimension, f.values]),
+      order_by: q.orderBy.length > 0 ? q.orderBy : [[q.metrics[0], 'desc']],
+      pagination: { limit: q.limit, offset: q.offset },
+      include: { total_rows: q.totalRows, ...(q.comparison ? { comparison: q.comparison } : {}) },
+    },
+  };
+}
+
+/** (current − previous) ÷ previous × 100, 2 decimals; null where the previous value is 0 or either is null. */
+export function change(current: MetricValue, previous: MetricValue): MetricValue {
+  if (current === null || previous === null || previous === 0) return null;
+  return Math.round(((current - previous) / previous) * 10_000) / 100;
+}
+
+/** RFC 4180: a field with a comma, quote or line break is quoted, its quotes doubled. */
+function csvField(v: string | number | null): string {
+  const s = v === null ? '' : String(v);
+  return /[",\r\n]/.test(s) ? `"${s.replace(/"/g, '""')}"` : s;
+}
+
+/** The same rows as CSV: a header of the dimension and metric names, then one line per row. */
+export function toCsv(q: QueryParams, answer: QueryAnswer): string {
+  const lines = [[...q.dimensions, ...q.metrics], ...answer.results.map((r) => [...r.dimensions, ...r.metrics])];
+  return lines.map((l) => l.map(csvField).join(',')).join('\r\n') + '\r\n';
+}
