@@ -4,6 +4,8 @@ import {
   describeDbError,
   findErased,
   insertDeadLetters,
+  insertRolledUp,
+  LIVE_RETURNING,
   lockSitesForWrite,
   ROLLUP_RETURNING,
   type InsertedEvent,
@@ -78,10 +80,7 @@ export async function writeBatch(db: Knex, input: BatchInput): Promise<WriteResu
       else deadLettered.push({ offset: r.offset, raw: r.raw, recordTime: r.recordTime, poison: r.poison! });
     }
     const kept = await dropErased(trx, events);
-    const { inserted, rejected } = await insertIsolatingBadRows(trx, kept, partition);
-    // Rollups move in this same transaction, counting only the rows inserted just now; outside the savepoints
-    // that isolate bad rows, so a rollup failure fails the batch instead of dead-lettering its events.
-    await applyRollups(trx, inserted);
+    const { inserted, rejected } = await insertAndRollUp(trx, kept, partition);
     deadLettered.push(...rejected);
     // Every dead letter, found by the decoder or refused by PostgreSQL, goes to the table (the topic's outbox),
     // except a deleted site's from before its deletion.
@@ -101,8 +100,8 @@ export async function writeBatch(db: Knex, input: BatchInput): Promise<WriteResu
     if (advanced.rowCount !== 1) throw new FencedError(topic, partition);
 
     return {
-      inserted: inserted.length,
-      duplicates: kept.length - inserted.length - rejected.length,
+      inserted,
+      duplicates: kept.length - inserted - rejected.length,
       erased: events.length - kept.length,
       skipped: records.length - fresh.length,
       deadLettered: deadLettered.filter((d) => storedDead.has(d.offset)),
@@ -130,6 +129,38 @@ async function dropErased(trx: Knex.Transaction, events: DecodedRecord[]): Promi
 }
 
 /**
+ * Inserts the events, and moves the rollups and visits by exactly the rows inserted just now, in this transaction.
+ * The common case is one statement (insertRolledUp) inside a savepoint. If PostgreSQL refuses the data of some row
+ * (db-errors.ts: bad_data), the savepoint rolls it back, the offending rows are isolated (insertIsolatingBadRows)
+ * and the rollups follow for the rows that went in, outside the savepoints, so a rollup failure fails the batch
+ * instead of dead-lettering its events. Every other error propagates.
+ */
+async function insertAndRollUp(
+  trx: Knex.Transaction,
+  events: DecodedRecord[],
+  partition: number,
+): Promise<{ inserted: number; rejected: WriteResult['deadLettered'] }> {
+  if (events.length === 0) return { inserted: 0, rejected: [] };
+  const insert = insertStatement(events, partition, LIVE_RETURNING);
+  try {
+    const inserted = await trx.transaction((sp) => insertRolledUp(sp, insert.sql, insert.bindings));
+    return { inserted, rejected: [] };
+  } catch (err) {
+    if (classifyDbError(err) !== 'bad_data') throw err;
+  }
+  const halves = events.length === 1 ? [events] : [events.slice(0, Math.ceil(events.length / 2)), events.slice(Math.ceil(events.length / 2))];
+  const inserted: InsertedEvent[] = [];
+  const rejected: WriteResult['deadLettered'] = [];
+  for (const half of halves) {
+    const part = await insertIsolatingBadRows(trx, half, partition);
+    inserted.push(...part.inserted);
+    rejected.push(...part.rejected);
+  }
+  await applyRollups(trx, inserted);
+  return { inserted: inserted.length, rejected };
+}
+
+/**
  * Inserts all events in one statement. If PostgreSQL refuses the data of some row (db-errors.ts: bad_data),
  * halves the set inside savepoints until the offending rows are isolated; every other error propagates.
  * Returns the rows actually inserted (not duplicates), as the rollups need them.
@@ -141,7 +172,8 @@ async function insertIsolatingBadRows(
 ): Promise<{ inserted: InsertedEvent[]; rejected: WriteResult['deadLettered'] }> {
   if (events.length === 0) return { inserted: [], rejected: [] };
   try {
-    const inserted = await trx.transaction((sp) => insertEvents(sp, events, partition));
+    const { sql, bindings } = insertStatement(events, partition, ROLLUP_RETURNING);
+    const inserted = await trx.transaction(async (sp) => (await sp.raw<{ rows: InsertedEvent[] }>(sql, bindings)).rows);
     return { inserted, rejected: [] };
   } catch (err) {
     if (classifyDbError(err) !== 'bad_data') throw err;
@@ -156,7 +188,8 @@ async function insertIsolatingBadRows(
   }
 }
 
-async function insertEvents(trx: Knex.Transaction, records: DecodedRecord[], partition: number): Promise<InsertedEvent[]> {
+/** The batch INSERT of these events (a repeated (site_id, event_id) is skipped), returning `returning` per row inserted. */
+function insertStatement(records: DecodedRecord[], partition: number, returning: string): { sql: string; bindings: Knex.RawBinding[] } {
   const n = records.length;
   const cols = {
     site: new Array<string>(n),
@@ -180,15 +213,14 @@ async function insertEvents(trx: Knex.Transaction, records: DecodedRecord[], par
     cols.offset[i] = r.offset;
   });
   // One statement with one array parameter per column: no 65535-parameter limit, no giant VALUES list to plan.
-  const result = await trx.raw<{ rows: InsertedEvent[] }>(
-    `INSERT INTO analytics.website_events
+  return {
+    sql: `INSERT INTO analytics.website_events
        (site_id, event_type, path, user_id, "timestamp", event_id, received_at, kafka_partition, kafka_offset, ${CONTEXT_SQL.columns})
      SELECT s, t, p, u, ts, id, r, ?, o, ${CONTEXT_SQL.aliases}
      FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::uuid[], ?::timestamptz[], ?::bigint[], ${CONTEXT_SQL.unnestParams})
        AS x(s, t, p, u, ts, id, r, o, ${CONTEXT_SQL.aliases})
      ON CONFLICT (site_id, event_id) DO NOTHING
-     RETURNING ${ROLLUP_RETURNING}`,
-    [partition, cols.site, cols.type, cols.path, cols.user, cols.ts, cols.id, cols.received, cols.offset, ...contextArrays(records.map((r) => r.event!))],
-  );
-  return result.rows;
+     RETURNING ${returning}`,
+    bindings: [partition, cols.site, cols.type, cols.path, cols.user, cols.ts, cols.id, cols.received, cols.offset, ...contextArrays(records.map((r) => r.event!))],
+  };
 }

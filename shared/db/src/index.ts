@@ -1,7 +1,7 @@
 export { cancelBackend, createDb, ensureDatabase, type Knex } from './connection';
 export { classifyDbError, describeDbError, isTransientDbError, type DbErrorClass } from './db-errors';
 export { migrateLatest, migrateRollbackAll } from './migrate';
-export { applyRollups, recomputeRollups, ROLLUP_RETURNING, ROLLUP_TABLES, type InsertedEvent, type RecomputeScope } from './rollups';
+export { applyRollups, insertRolledUp, LIVE_RETURNING, recomputeRollups, ROLLUP_RETURNING, ROLLUP_TABLES, type InsertedEvent, type RecomputeScope } from './rollups';
 export { lockSite, lockSitesForWrite, SITE_LOCK_TIMEOUT } from './site-lock';
 export { applyVisits, recomputeVisits, VISIT_TABLES } from './visits';
 export { CONTEXT_COLUMNS, STORED_ATTRIBUTES, VISIT_ATTRIBUTES, type VisitAttribute } from './visit-attributes';

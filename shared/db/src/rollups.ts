@@ -1,6 +1,6 @@
 import type { Knex } from './connection';
 import { STORED_ATTRIBUTES, type VisitAttribute } from './visit-attributes';
-import { applyVisits } from './visits';
+import { applyVisits, liveVisitCtes } from './visits';
 
 /**
  * Rollups: what reporting reads instead of the raw table. Per site and calendar day *in the site's time zone*:
@@ -69,39 +69,47 @@ interface InsertedCore {
   received_at: string;
 }
 
+/**
+ * The consumer's rollups as CTEs (rollup_zones … watermarks) over the rows of a CTE named `source` (site_id,
+ * event_type, path, user_id, ts timestamptz, kafka_partition, received_at); `ev` then holds one row per event.
+ */
+function liveRollupCtes(source: string): string {
+  return `
+rollup_zones AS (
+  SELECT s.site_id, s.time_zone FROM analytics.sites s
+  WHERE s.site_id IN (SELECT site_id FROM ${source})
+  ORDER BY s.site_id FOR NO KEY UPDATE
+),
+ev AS MATERIALIZED (
+  SELECT b.site_id, (b.ts AT TIME ZONE z.time_zone)::date AS day, b.event_type, b.path, b.user_id
+  FROM ${source} b JOIN rollup_zones z USING (site_id)
+),
+${ROLLUP_UPSERTS},
+watermarks AS (
+  INSERT INTO analytics.partition_watermarks AS w (kafka_partition, max_received_at)
+  SELECT kafka_partition, max(received_at) FROM ${source} GROUP BY 1 ORDER BY 1
+  ON CONFLICT (kafka_partition) DO UPDATE
+    SET max_received_at = greatest(w.max_received_at, excluded.max_received_at), updated_at = now()
+)`;
+}
+
 const LIVE_ROLLUP = `
 WITH batch AS (
   SELECT * FROM unnest(?::text[], ?::text[], ?::text[], ?::text[], ?::timestamptz[], ?::int[], ?::timestamptz[])
     AS b(site_id, event_type, path, user_id, ts, kafka_partition, received_at)
 ),
-zones AS (
-  SELECT s.site_id, s.time_zone FROM analytics.sites s
-  WHERE s.site_id = ANY(?::text[])
-  ORDER BY s.site_id FOR NO KEY UPDATE
-),
-ev AS MATERIALIZED (
-  SELECT b.site_id, (b.ts AT TIME ZONE z.time_zone)::date AS day, b.event_type, b.path, b.user_id
-  FROM batch b JOIN zones z USING (site_id)
-),
-${ROLLUP_UPSERTS},
-watermarks AS (
-  INSERT INTO analytics.partition_watermarks AS w (kafka_partition, max_received_at)
-  SELECT kafka_partition, max(received_at) FROM batch GROUP BY 1 ORDER BY 1
-  ON CONFLICT (kafka_partition) DO UPDATE
-    SET max_received_at = greatest(w.max_received_at, excluded.max_received_at), updated_at = now()
-)
+${liveRollupCtes('batch')}
 SELECT (SELECT count(*) FROM ev) AS rolled_up`;
 
 /**
  * Adds the rows the calling transaction just inserted (as its INSERT … RETURNING ROLLUP_RETURNING gave them)
  * to the rollups and the visits (visits.ts), in that transaction. Its errors are the batch's: the writer calls it
  * outside the savepoints that isolate bad rows, so no error here can be taken for bad event data (see
- * db-errors.ts). The caller holds lockSitesForWrite for the rows' sites.
+ * db-errors.ts). The caller holds lockSitesForWrite for the rows' sites. The writer's common case does the same
+ * in the insert's own statement (insertRolledUp); this is its path when some rows had to be isolated.
  */
 export async function applyRollups(trx: Knex.Transaction, inserted: InsertedEvent[]): Promise<void> {
   if (inserted.length === 0) return;
-  // The sites' rows exist and are locked already (lockSitesForWrite, first in the writer's transaction).
-  const sites = [...new Set(inserted.map((e) => e.site_id))].sort();
   const column = <K extends keyof InsertedEvent>(key: K) => inserted.map((e) => e[key]);
   const result = await trx.raw<{ rows: { rolled_up: number }[] }>(LIVE_ROLLUP, [
     column('site_id'),
@@ -111,12 +119,41 @@ export async function applyRollups(trx: Knex.Transaction, inserted: InsertedEven
     column('ts'),
     column('kafka_partition'),
     column('received_at'),
-    sites,
   ]);
   const rolledUp = Number(result.rows[0]!.rolled_up);
   if (rolledUp !== inserted.length) throw new Error(`rollups covered ${rolledUp} of ${inserted.length} inserted events`);
   // Under the sites' row locks taken just above: no other writer of these sites' visits runs meanwhile.
   await applyVisits(trx, inserted);
+}
+
+/** What the writer's INSERT returns inside insertRolledUp's statement: the stored values, never sent to Node. */
+export const LIVE_RETURNING = `site_id, event_type, path, user_id, "timestamp" AS ts, event_id, kafka_partition, received_at, ${STORED_ATTRIBUTES.join(', ')}`;
+
+const rolledUpSql = new Map<string, string>();
+
+/**
+ * One statement, one round trip: the caller's `INSERT … RETURNING LIVE_RETURNING` as a CTE, and the rollups and
+ * visit merge of exactly the rows it inserted (duplicates return nothing), instead of shipping every inserted row
+ * to Node and back out twice (applyRollups). Returns how many rows were inserted. The same caller duties as
+ * applyRollups (lockSitesForWrite held); an error of the insert's data surfaces from this statement, so the
+ * writer runs it inside a savepoint and falls back to isolating rows, then applyRollups.
+ */
+export async function insertRolledUp(trx: Knex.Transaction, insertSql: string, bindings: readonly Knex.RawBinding[]): Promise<number> {
+  let sql = rolledUpSql.get(insertSql);
+  if (sql === undefined) {
+    const visits = liveVisitCtes('inserted');
+    sql = `WITH inserted AS (${insertSql}),
+${liveRollupCtes('inserted')},
+${visits.ctes}
+SELECT (SELECT count(*) FROM inserted) AS inserted, (SELECT count(*) FROM ev) AS rolled_up, ${visits.added} AS visited`;
+    rolledUpSql.set(insertSql, sql);
+  }
+  const result = await trx.raw<{ rows: { inserted: number; rolled_up: number; visited: number | string }[] }>(sql, bindings as Knex.RawBinding[]);
+  const row = result.rows[0]!;
+  const inserted = Number(row.inserted);
+  if (Number(row.rolled_up) !== inserted) throw new Error(`rollups covered ${row.rolled_up} of ${inserted} inserted events`);
+  if (Number(row.visited) !== inserted) throw new Error(`visits took in ${row.visited} of ${inserted} events`);
+  return inserted;
 }
 
 /**

@@ -24,18 +24,22 @@ const VISIT_GAP = `interval '30 minutes'`;
 const attributeList = VISIT_ATTRIBUTES.join(', ');
 const stored = (a: string) => (STORED_ATTRIBUTES as readonly string[]).includes(a);
 
-/** The batch's columns: site_id, user_id, ts, event_id, event_type, path, then every VISIT_ATTRIBUTES. */
-function mergeSql(batch: string): string {
+/**
+ * The visit merge as CTEs (named visit_batch … summed) to place after other CTEs of one statement, and the
+ * expression (over them) that gives the number of events the visits took in net: it must equal the batch's size.
+ * The batch's columns: site_id, user_id, ts, event_id, event_type, path, then every VISIT_ATTRIBUTES.
+ */
+export function visitMergeCtes(batch: string): { ctes: string; added: string } {
   const prefixed = (p: string) => VISIT_ATTRIBUTES.map((a) => `${p}.${a}`).join(', ');
-  return `
-WITH batch AS MATERIALIZED (${batch}),
-zones AS (SELECT site_id, time_zone FROM analytics.sites WHERE site_id IN (SELECT DISTINCT site_id FROM batch)),
+  const ctes = `
+visit_batch AS MATERIALIZED (${batch}),
+visit_zones AS (SELECT site_id, time_zone FROM analytics.sites WHERE site_id IN (SELECT DISTINCT site_id FROM visit_batch)),
 -- At most two stored visits lie within 30 minutes of an instant: the last one starting before it (plus 30 min)
 -- and the one before that. The (site_id, user_id, started_at) key finds them. No row lock: only the holder of
 -- the site's row lock writes its visits (site-lock.ts).
 old AS MATERIALIZED (
   SELECT DISTINCT ON (v.site_id, v.user_id, v.started_at) v.*
-  FROM batch e CROSS JOIN LATERAL (
+  FROM visit_batch e CROSS JOIN LATERAL (
     SELECT * FROM analytics.visits v
     WHERE v.site_id = e.site_id AND v.user_id = e.user_id AND v.started_at <= e.ts + ${VISIT_GAP}
     ORDER BY v.started_at DESC LIMIT 2) v
@@ -44,23 +48,27 @@ old AS MATERIALIZED (
 ),
 units AS (
   SELECT site_id, user_id, started_at AS s, first_event_id AS s_id, ended_at AS e, events, pageviews,
-         entry_at, entry_event_id, entry_path, exit_at, exit_event_id, exit_path, ${attributeList}
+         entry_at, entry_event_id, entry_path, exit_at, exit_event_id, exit_path, ${attributeList}, true AS stored
   FROM old
   UNION ALL
   SELECT site_id, user_id, ts, event_id, ts, 1, (event_type = 'page_view')::int,
          CASE WHEN event_type = 'page_view' THEN ts END, CASE WHEN event_type = 'page_view' THEN event_id END,
          CASE WHEN event_type = 'page_view' THEN path END,
          CASE WHEN event_type = 'page_view' THEN ts END, CASE WHEN event_type = 'page_view' THEN event_id END,
-         CASE WHEN event_type = 'page_view' THEN path END, ${attributeList}
-  FROM batch
+         CASE WHEN event_type = 'page_view' THEN path END, ${attributeList}, false
+  FROM visit_batch
 ),
 reached AS (
   SELECT *, max(e) OVER (PARTITION BY site_id, user_id ORDER BY s, s_id ROWS BETWEEN UNBOUNDED PRECEDING AND 1 PRECEDING) AS reach
   FROM units
 ),
-numbered AS (
+-- island: the unit's island, counted per visitor; island_start: its first instant (island starts only grow along
+-- the order, so the running maximum of the starts so far is the current island's). Both in one window pass.
+numbered AS MATERIALIZED (
   SELECT *, count(*) FILTER (WHERE reach IS NULL OR s - reach > ${VISIT_GAP})
-              OVER (PARTITION BY site_id, user_id ORDER BY s, s_id ROWS UNBOUNDED PRECEDING) AS island
+              OVER (PARTITION BY site_id, user_id ORDER BY s, s_id ROWS UNBOUNDED PRECEDING) AS island,
+            max(s) FILTER (WHERE reach IS NULL OR s - reach > ${VISIT_GAP})
+              OVER (PARTITION BY site_id, user_id ORDER BY s, s_id ROWS UNBOUNDED PRECEDING) AS island_start
   FROM reached
 ),
 -- Each island summarized by window functions over its units (a sort each, no join between the parts: joins of
@@ -85,19 +93,23 @@ islands AS MATERIALIZED (
   SELECT s.site_id, s.user_id, s.started_at, s.first_event_id, s.ended_at, (s.started_at AT TIME ZONE z.time_zone)::date AS day,
          s.events, s.pageviews, s.entry_at, s.entry_event_id, s.entry_path, s.exit_at, s.exit_event_id, s.exit_path,
          ${prefixed('s')}
-  FROM summarized s JOIN zones z USING (site_id)
+  FROM summarized s JOIN visit_zones z USING (site_id)
 ),
--- An island that starts where an old visit started replaces it in place (upsert); the other old visits go.
+-- An island that starts where a stored visit started replaces it in place (upsert); the other stored visits of
+-- the island go: those whose start is not the island's. Found from the units, so the delete probes the key once
+-- per stored visit (an anti-join against the islands was planned as a nested loop: stored visits × islands).
 -- The two statements touch disjoint rows, so their order inside this statement does not matter.
 dropped AS (
-  DELETE FROM analytics.visits v USING old o
-  WHERE v.site_id = o.site_id AND v.user_id = o.user_id AND v.started_at = o.started_at
-    AND NOT EXISTS (SELECT 1 FROM islands i WHERE i.site_id = o.site_id AND i.user_id = o.user_id AND i.started_at = o.started_at)
+  DELETE FROM analytics.visits v USING numbered n
+  WHERE n.stored AND n.s <> n.island_start
+    AND v.site_id = n.site_id AND v.user_id = n.user_id AND v.started_at = n.s
 ),
 written AS (
   INSERT INTO analytics.visits AS v (site_id, user_id, started_at, first_event_id, ended_at, day, events, pageviews,
     entry_at, entry_event_id, entry_path, exit_at, exit_event_id, exit_path, ${attributeList})
-  SELECT * FROM islands ORDER BY site_id, user_id, started_at
+  SELECT site_id, user_id, started_at, first_event_id, ended_at, day, events, pageviews,
+         entry_at, entry_event_id, entry_path, exit_at, exit_event_id, exit_path, ${attributeList}
+  FROM islands ORDER BY site_id, user_id, started_at
   ON CONFLICT (site_id, user_id, started_at) DO UPDATE SET
     first_event_id = excluded.first_event_id, ended_at = excluded.ended_at, day = excluded.day,
     events = excluded.events, pageviews = excluded.pageviews,
@@ -118,8 +130,14 @@ summed AS (
   SELECT * FROM deltas WHERE (visits, bounces, pageviews, duration_us) <> (0, 0, 0, 0) ORDER BY 1, 2
   ON CONFLICT (site_id, day) DO UPDATE SET visits = r.visits + excluded.visits, bounces = r.bounces + excluded.bounces,
     pageviews = r.pageviews + excluded.pageviews, duration_us = r.duration_us + excluded.duration_us
-)
-SELECT (SELECT coalesce(sum(events), 0) FROM islands) - (SELECT coalesce(sum(events), 0) FROM old) AS added`;
+)`;
+  return { ctes, added: `(SELECT coalesce(sum(events), 0) FROM islands) - (SELECT coalesce(sum(events), 0) FROM old)` };
+}
+
+function mergeSql(batch: string): string {
+  const { ctes, added } = visitMergeCtes(batch);
+  return `WITH ${ctes}
+SELECT ${added} AS added`;
 }
 
 const LIVE_BATCH = `SELECT * FROM unnest(?::text[], ?::text[], ?::timestamptz[], ?::uuid[], ?::text[], ?::text[]${STORED_ATTRIBUTES.map(() => ', ?::text[]').join('')})
@@ -128,6 +146,14 @@ const LIVE_MERGE = mergeSql(
   `SELECT site_id, user_id, ts, event_id, event_type, path, ${VISIT_ATTRIBUTES.map((a) => (stored(a) ? a : `NULL::text AS ${a}`)).join(', ')}
    FROM (${LIVE_BATCH}) b`,
 );
+/** The visit merge over the rows of a CTE `source` of one statement (insertRolledUp: the rows an INSERT returned). */
+export function liveVisitCtes(source: string): { ctes: string; added: string } {
+  return visitMergeCtes(
+    `SELECT site_id, user_id, ts, event_id, event_type, path, ${VISIT_ATTRIBUTES.map((a) => (stored(a) ? a : `NULL::text AS ${a}`)).join(', ')}
+     FROM ${source}`,
+  );
+}
+
 const SITE_MERGE = mergeSql(
   `SELECT site_id, user_id, "timestamp" AS ts, event_id, event_type, path, ${VISIT_ATTRIBUTES.map((a) => (stored(a) ? a : `NULL::text AS ${a}`)).join(', ')}
    FROM analytics.website_events WHERE site_id = ?`,
