@@ -32,6 +32,27 @@ describe('PostgreSQL faults', () => {
     });
   });
 
+  it('server killed with SIGKILL (a crash) three times mid-load: every acknowledged commit survives recovery', async () => {
+    await runFaultScenario({ name: 'postgres_killed', load }, async ({ stage, inject }) => {
+      let rolledBack = 0;
+      for (let i = 0; i < 3; i++) {
+        await committedProgress(stage);
+        const before = await stage.positions();
+        await inject(`kill -9 ${i + 1}`, async () => {
+          await stage.postgres.kill();
+          stage.postgres.start();
+        });
+        // A position read before the crash and lower after recovery is a commit the server acknowledged and lost
+        // (what synchronous_commit = off allows): the consumer must then re-read those records, not skip them.
+        const after = await waitFor(() => stage.positions(), { what: 'positions after recovery', timeoutMs: 60_000 });
+        for (const [partition, offset] of before) if ((after.get(partition) ?? 0) < offset) rolledBack++;
+      }
+      const recoveryS = await stage.waitCaughtUp(180_000);
+      expect(stage.consumers.every((c) => c.alive)).toBe(true);
+      return { detail: `x3 positions_rolled_back=${rolledBack}`, recoveryS };
+    });
+  });
+
   it('server unavailable for 30 s: ingest keeps accepting, lag grows, then drains', async () => {
     const downS = Number(process.env.FAULTS_PG_DOWN_S ?? 30);
     await runFaultScenario({ name: `postgres_down_${downS}s`, load: { ...load, maxEvents: 90_000 } }, async ({ stage, ledger, inject }) => {

@@ -1,5 +1,5 @@
 import { execFileSync } from 'node:child_process';
-import { chmodSync, chownSync, existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { userInfo } from 'node:os';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -82,6 +82,23 @@ export class PrivatePostgres {
     this.start();
   }
 
+  /**
+   * A crash: SIGKILL to the postmaster and every one of its processes at once. No shutdown checkpoint, and WAL
+   * still in shared memory (not yet written by any process) is gone; the next start runs crash recovery. What a
+   * commit acknowledged to the client must survive is exactly what this tests. Resolves once all are gone.
+   */
+  async kill(): Promise<void> {
+    const postmaster = Number(readFileSync(join(this.data, 'postmaster.pid'), 'utf8').split('\n')[0]);
+    if (!Number.isInteger(postmaster) || postmaster <= 1) throw new Error(`no postmaster pid in ${this.data}`);
+    const pids = [postmaster, ...childrenOf(postmaster)];
+    for (const pid of pids) signal(pid, 'SIGKILL');
+    const deadline = Date.now() + 30_000;
+    while (pids.some(alive)) {
+      if (Date.now() > deadline) throw new Error(`PostgreSQL processes ${pids.filter(alive).join(', ')} survived SIGKILL`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
   /** Terminates the consumer's sessions on one database (what a failover or an admin does). */
   async terminateConsumerBackends(databaseUrl: string): Promise<number> {
     const url = new URL(databaseUrl);
@@ -131,6 +148,40 @@ process.once('exit', () => {
     }
   }
 });
+
+/** The processes whose parent is `pid` (from /proc: no dependency on procps). */
+function childrenOf(pid: number): number[] {
+  const children: number[] = [];
+  for (const entry of readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    try {
+      // The command name (field 2) is in parentheses and may hold spaces: the parent pid is after the last ')'.
+      const stat = readFileSync(`/proc/${entry}/stat`, 'utf8');
+      const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+      if (ppid === pid) children.push(Number(entry));
+    } catch {
+      // Gone meanwhile.
+    }
+  }
+  return children;
+}
+
+function signal(pid: number, sig: NodeJS.Signals): void {
+  try {
+    process.kill(pid, sig);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+  }
+}
+
+/** A zombie (killed, not yet reaped by its parent) counts as gone. */
+function alive(pid: number): boolean {
+  try {
+    return !/^\S+ \(.*\) Z/.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
+}
 
 function asRoot(): boolean {
   return process.getuid?.() === 0;
