@@ -28,6 +28,6 @@ trap cleanup EXIT
 as_pg "$BIN/initdb" -D "$dir/data" -U postgres --auth=trust -E UTF8 --locale=C.UTF-8 --no-sync >/dev/null
 as_pg "$BIN/pg_ctl" -D "$dir/data" -l "$dir/server.log" -w -t 120 \
   -o "-p $port -c listen_addresses=127.0.0.1 -c unix_socket_directories=$dir -c max_connections=100 $settings" start >/dev/null
-echo "private PostgreSQL on port $port ($profile):$(psql -h 127.0.0.1 -p "$port" -U postgres -Atc "SELECT string_agg(name || '=' || setting || coalesce(unit, ''), ' ' ORDER BY name) FROM pg_settings WHERE name IN ('shared_buffers', 'max_wal_size', 'checkpoint_timeout', 'wal_compression', 'jit', 'synchronous_commit')" | sed 's/^/ /')"
+echo "private PostgreSQL on port $port ($profile):$(psql -h 127.0.0.1 -p "$port" -U postgres -Atc "SELECT string_agg(name || '=' || current_setting(name), ' ' ORDER BY name) FROM pg_settings WHERE name IN ('shared_buffers', 'max_wal_size', 'checkpoint_timeout', 'wal_compression', 'jit', 'synchronous_commit')" | sed 's/^/ /')"
 BENCH_DATABASE_URL="postgres://postgres@127.0.0.1:$port/postgres" "$@"
 echo "checkpoints (timed / requested by WAL volume): $(psql -h 127.0.0.1 -p "$port" -U postgres -Atc 'SELECT checkpoints_timed || '"' / '"' || checkpoints_req FROM pg_stat_bgwriter')"

@@ -45,7 +45,7 @@ try {
     let t = Date.now();
     await db.raw(`CREATE TABLE ids_${kind} (site_id VARCHAR(255) NOT NULL, event_id UUID NOT NULL)`);
     const id = kind === 'v4' ? 'gen_random_uuid()' : `uuid_v7(to_timestamp(${started / 1000}) + (i / 10) * interval '1 millisecond')`;
-    await db.raw(`INSERT INTO ids_${kind} SELECT 'site-' || (i * 7919 % ${SITES}), ${id} FROM generate_series(1, ?) AS i`, [rows]);
+    await db.raw(`INSERT INTO ids_${kind} SELECT 'site-' || (i::bigint * 7919 % ${SITES}), ${id} FROM generate_series(1, ?) AS i`, [rows]);
     await db.raw(`CREATE UNIQUE INDEX ids_${kind}_uq ON ids_${kind} (site_id, event_id)`);
     await db.raw(`VACUUM ANALYZE ids_${kind}`);
     console.log(`${kind}: filled and indexed ${rows} rows in ${((Date.now() - t) / 1000).toFixed(1)} s`);
