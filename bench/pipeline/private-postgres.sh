@@ -3,7 +3,7 @@
 # auth), so a bench can measure server settings the machine's shared server does not have. The command gets
 # BENCH_DATABASE_URL (the bench's databases are created there). The server and its folder go at the end.
 #   bench/pipeline/private-postgres.sh defaults <command…>   PostgreSQL's own defaults
-#   bench/pipeline/private-postgres.sh tuned <command…>      the settings README "PostgreSQL settings" recommends
+#   bench/pipeline/private-postgres.sh tuned <command…>      bigger buffers and WAL, lz4 WAL compression, no JIT (BENCHMARKS.md, "Write path")
 # As root (CI, this machine) the server runs as the postgres OS user, which PostgreSQL requires.
 set -euo pipefail
 profile=$1
