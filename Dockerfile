@@ -15,8 +15,10 @@ COPY infra/package.json infra/
 COPY ingest/package.json ingest/
 COPY consumer/package.json consumer/
 COPY reporting/package.json reporting/
-# --ignore-scripts: the image's own Node 24 compiles; the `node` dev dependency's installer is not needed.
-RUN npm ci --ignore-scripts --no-audit --no-fund
+# --ignore-scripts: the image's own Node 24 compiles; the `node` dev dependency's installer is not needed. So the
+# root postinstall (patch-package) runs by hand: patches/ fixes kafkajs's quadratic grouping (see the patch).
+COPY patches/ patches/
+RUN npm ci --ignore-scripts --no-audit --no-fund && node node_modules/patch-package/index.js --error-on-fail
 COPY shared/ shared/
 COPY infra/ infra/
 COPY ingest/ ingest/
@@ -44,6 +46,8 @@ COPY --from=deps /app/node_modules ./node_modules
 # A workspace's own node_modules holds the versions that differ from the root's (ingest: ipaddr.js 2.x, while
 # express keeps 1.x at the root).
 COPY --from=deps /app/ingest/node_modules ./ingest/node_modules
+# kafkajs as patched in the build stage (deps installs without scripts, and patch-package is a dev dependency).
+COPY --from=build /app/node_modules/kafkajs ./node_modules/kafkajs
 COPY --from=build /app/package.json ./
 COPY --from=build /app/shared/package.json shared/
 COPY --from=build /app/shared/dist shared/dist

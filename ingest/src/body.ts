@@ -1,10 +1,37 @@
 import type { RequestHandler } from 'express';
-import { Errors } from '@sitestream/shared';
+import { Errors, type AppError } from '@sitestream/shared';
 import { readBody, type BodyBudget } from './read-body';
 
 const ACCEPTED_TYPES = new Set(['application/json', 'text/plain']);
 // `fatal: true`: express.json would silently turn invalid UTF-8 into U+FFFD and store altered data.
 const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
+
+/** Why a request's Content-Type is refused (415), or undefined when it is JSON-compatible UTF-8 text. */
+export function contentTypeProblem(header: string | undefined): AppError | undefined {
+  if (!header) return Errors.unsupportedMediaType('Content-Type must be application/json or text/plain');
+  const [type, ...params] = header.split(';').map((s) => s.trim().toLowerCase());
+  if (!type || !ACCEPTED_TYPES.has(type)) return Errors.unsupportedMediaType('Content-Type must be application/json or text/plain');
+  const charset = params.find((p) => p.startsWith('charset='))?.slice('charset='.length).replace(/"/g, '');
+  if (charset && charset !== 'utf-8' && charset !== 'utf8') return Errors.unsupportedMediaType('charset must be utf-8');
+  return undefined;
+}
+
+/** The JSON value of a body read whole; throws an AppError (400) when it is empty, not UTF-8 or not JSON. */
+export function parseJsonBody(buf: unknown): unknown {
+  if (!Buffer.isBuffer(buf) || buf.length === 0) throw Errors.emptyBody();
+  let text: string;
+  try {
+    text = decoder.decode(buf);
+  } catch {
+    throw Errors.invalidEncoding();
+  }
+  if (text.trim() === '') throw Errors.emptyBody();
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (err) {
+    throw Errors.invalidJson(whereParsingFailed(err));
+  }
+}
 
 /**
  * Reads a JSON body sent as application/json or as text/plain (what navigator.sendBeacon sends without a
@@ -12,19 +39,7 @@ const decoder = new TextDecoder('utf-8', { fatal: true, ignoreBOM: false });
  * the process's body budget, and every failure is an AppError (4xx, or 503 when the budget is spent).
  */
 export function jsonBody(limitBytes: number, budget: BodyBudget): RequestHandler[] {
-  const checkType: RequestHandler = (req, _res, next) => {
-    const header = req.headers['content-type'];
-    if (!header) return next(Errors.unsupportedMediaType('Content-Type must be application/json or text/plain'));
-    const [type, ...params] = header.split(';').map((s) => s.trim().toLowerCase());
-    if (!type || !ACCEPTED_TYPES.has(type)) {
-      return next(Errors.unsupportedMediaType('Content-Type must be application/json or text/plain'));
-    }
-    const charset = params.find((p) => p.startsWith('charset='))?.slice('charset='.length).replace(/"/g, '');
-    if (charset && charset !== 'utf-8' && charset !== 'utf8') {
-      return next(Errors.unsupportedMediaType('charset must be utf-8'));
-    }
-    next();
-  };
+  const checkType: RequestHandler = (req, _res, next) => next(contentTypeProblem(req.headers['content-type']));
   const raw: RequestHandler = (req, res, next) => {
     readBody(req, limitBytes, budget).then(
       (body) => {
@@ -39,19 +54,10 @@ export function jsonBody(limitBytes: number, budget: BodyBudget): RequestHandler
     );
   };
   const parse: RequestHandler = (req, _res, next) => {
-    const buf: unknown = req.body;
-    if (!Buffer.isBuffer(buf) || buf.length === 0) return next(Errors.emptyBody());
-    let text: string;
     try {
-      text = decoder.decode(buf);
-    } catch {
-      return next(Errors.invalidEncoding());
-    }
-    if (text.trim() === '') return next(Errors.emptyBody());
-    try {
-      req.body = JSON.parse(text) as unknown;
+      req.body = parseJsonBody(req.body);
     } catch (err) {
-      return next(Errors.invalidJson(whereParsingFailed(err)));
+      return next(err);
     }
     next();
   };

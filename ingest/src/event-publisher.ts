@@ -1,10 +1,11 @@
 import type { Admin, Producer } from 'kafkajs';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { Errors, type Component, type Logger } from '@sitestream/shared';
+import { Errors, type AppError, type Component, type Logger } from '@sitestream/shared';
 
+/** A record as kafkajs sends it: serialised once, so neither its size nor kafkajs has to encode it again. */
 export interface OutgoingMessage {
-  key: string;
-  value: string;
+  key: Buffer;
+  value: Buffer;
 }
 
 export interface PublisherOptions {
@@ -18,11 +19,35 @@ export interface PublisherOptions {
   timeoutMs: number;
 }
 
+/**
+ * What became of one publish() call: undefined when the broker acknowledged every message, otherwise the error
+ * of each message it did not (by index; acknowledged ones are undefined). A call's messages can be split over
+ * produce requests, so some may be acknowledged and others not.
+ */
+export type PublishFailures = (AppError | undefined)[] | undefined;
+
+/** One publish() call's messages in flight: settles its single promise when the last of them is answered. */
+class Ticket {
+  private left: number;
+  private failures: PublishFailures;
+  constructor(
+    private readonly size: number,
+    private readonly done: (failures: PublishFailures) => void,
+  ) {
+    this.left = size;
+  }
+
+  settle(index: number, failure?: AppError): void {
+    if (failure) (this.failures ??= new Array<AppError | undefined>(this.size))[index] = failure;
+    if (--this.left === 0) this.done(this.failures);
+  }
+}
+
 interface Pending {
   message: OutgoingMessage;
   bytes: number;
-  resolve: () => void;
-  reject: (err: Error) => void;
+  ticket: Ticket;
+  index: number;
 }
 
 /** How long a broker acknowledgement counts as proof of readiness before /readyz asks the broker itself. */
@@ -38,7 +63,7 @@ export const BATCH_OVERHEAD_BYTES = 128;
 
 /** What one message costs in a produce request (and in memory while buffered). */
 export function recordBytes(message: OutgoingMessage): number {
-  return Buffer.byteLength(message.key) + Buffer.byteLength(message.value) + RECORD_OVERHEAD_BYTES;
+  return message.key.length + message.value.length + RECORD_OVERHEAD_BYTES;
 }
 
 /**
@@ -121,29 +146,33 @@ export class EventPublisher implements Component {
     return this.pendingBytes + this.inFlightBytes;
   }
 
-  /** One promise per message: resolves once the broker has it, rejects with a retriable AppError otherwise. */
-  publish(messages: OutgoingMessage[]): Promise<void>[] {
+  /**
+   * One promise per call, not per message: resolves once the broker answered every message (see PublishFailures;
+   * it never rejects). Throws at once, with a retriable AppError, when shutting down or when the buffer is full.
+   */
+  publish(messages: OutgoingMessage[]): Promise<PublishFailures> {
     if (this.closing) {
       this.metrics.refused.inc({ reason: 'shutting_down' }, messages.length);
       throw Errors.shuttingDown();
     }
-    const sizes = messages.map(recordBytes);
-    const bytes = sizes.reduce((a, b) => a + b, 0);
+    let bytes = 0;
+    for (const m of messages) bytes += recordBytes(m);
     if (this.buffered + messages.length > this.options.maxBuffered || this.bufferedBytes + bytes > this.options.maxBufferedBytes) {
       this.metrics.refused.inc({ reason: 'buffer_full' }, messages.length);
       throw Errors.overloaded(1);
     }
     this.pendingBytes += bytes;
-    const promises = messages.map(
-      (message, i) => new Promise<void>((resolve, reject) => this.pending.push({ message, bytes: sizes[i]!, resolve, reject })),
-    );
+    const settled = new Promise<PublishFailures>((resolve) => {
+      const ticket = new Ticket(messages.length, resolve);
+      messages.forEach((message, index) => this.pending.push({ message, bytes: recordBytes(message), ticket, index }));
+    });
     // Adaptive linger: with nothing in flight, send what this turn of the event loop gathered (low latency when
     // quiet); while a produce is in flight, keep gathering until it returns or the linger passes (big batches
     // under load, which is where kafkajs spends less CPU per event).
     if (this.pending.length >= this.options.maxBatch || this.pendingBytes >= this.options.maxBatchBytes) this.flushNow();
     else if (this.sending === 0 || this.draining) this.immediate ??= setImmediate(() => this.flushNow());
     else this.timer ??= setTimeout(() => this.flushNow(), this.options.lingerMs);
-    return promises;
+    return settled;
   }
 
   private flushNow(): void {
@@ -199,14 +228,14 @@ export class EventPublisher implements Component {
       await Promise.race([sent, timeout]);
       stopTimer({ outcome: 'ok' });
       this.lastAckAt = Date.now();
-      for (const p of batch) p.resolve();
+      for (const p of batch) p.ticket.settle(p.index);
     } catch (err) {
       stopTimer({ outcome: 'error' });
       this.lastFailureAt = Date.now();
       this.metrics.refused.inc({ reason: 'broker' }, batch.length);
       this.logger.warn({ err: (err as Error).message, events: batch.length }, 'produce failed');
       const failure = Errors.brokerUnavailable(1, err);
-      for (const p of batch) p.reject(failure);
+      for (const p of batch) p.ticket.settle(p.index, failure);
     } finally {
       clearTimeout(deadline);
       this.sending--;

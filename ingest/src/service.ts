@@ -54,8 +54,8 @@ export async function startIngestService(config: Config, logger: Logger): Promis
   const countries = new CountryLookup(config.GEOIP_COUNTRY_DB || defaultCountryDatabase(), logger.child({ component: 'geoip' }));
   lifecycle.add(countries);
   const enricher = new Enricher(countries);
-  const app = createIngestApp({ config, logger, registry, lifecycle, publisher, enricher });
-  const server = await listen(app, config.INGEST_PORT, config.HOST, config);
+  const { listener } = createIngestApp({ config, logger, registry, lifecycle, publisher, enricher });
+  const server = await listen(listener, config.INGEST_PORT, config.HOST, config);
   const http = serverComponent('http', server);
   // Components close in reverse: first stop accepting and send what lingers, so every request in flight gets
   // its answer (202, or 503 if the broker does not ack) before the server finishes closing; then disconnect.

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import express, { type ErrorRequestHandler, type Express, type RequestHandler } from 'express';
 import helmet from 'helmet';
-import { createServer, type Server } from 'node:http';
+import { createServer, type IncomingMessage, type RequestListener, type Server, type ServerResponse } from 'node:http';
 import { Histogram, type Registry } from 'prom-client';
 import { AppError, Errors } from './errors';
 import type { Config } from './config';
@@ -15,8 +15,13 @@ export function createBaseApp(options: { trustProxyHops: number }): Express {
   app.disable('etag');
   // A hop count, never `true`: `true` lets any client pick its own address through X-Forwarded-For.
   app.set('trust proxy', options.trustProxyHops);
-  app.use(helmet({ contentSecurityPolicy: false, crossOriginResourcePolicy: { policy: 'cross-origin' } }));
+  app.use(securityHeaders());
   return app;
+}
+
+/** Helmet's headers as every Sitestream answer carries them (a plain Node middleware: also used outside Express). */
+export function securityHeaders(): (req: IncomingMessage, res: ServerResponse, next: (err?: unknown) => void) => void {
+  return helmet({ contentSecurityPolicy: false, crossOriginResourcePolicy: { policy: 'cross-origin' } });
 }
 
 /**
@@ -60,18 +65,33 @@ export async function startManagementListener(
 /** JSON 404 and the one error handler: AppErrors become their status and body; anything else is a 500. */
 export function finishApp(app: Express, logger: Logger): void {
   const notFound: RequestHandler = (_req, _res, next) => next(Errors.notFound());
-  const onError: ErrorRequestHandler = (err, req, res, _next) => {
-    const appError = toAppError(err);
-    if (appError.status >= 500 && !appError.retriable) {
-      // req.path, never req.originalUrl: query strings carry site ids, keys by mistake, user data.
-      logger.error({ err, method: req.method, path: req.path }, 'request failed');
-    }
-    if (appError.retryAfterSeconds !== undefined) res.set('Retry-After', String(appError.retryAfterSeconds));
-    if (res.headersSent) return;
-    res.status(appError.status).json(appError.toJSON());
-  };
+  const onError: ErrorRequestHandler = (err, req, res, _next) => sendError(err, req, res, logger);
   app.use(notFound);
   app.use(onError);
+}
+
+/**
+ * The one error answer, on plain Node objects (so a route served outside Express answers exactly alike): the
+ * AppError's status, Retry-After when it has one, and its JSON body.
+ */
+export function sendError(err: unknown, req: IncomingMessage, res: ServerResponse, logger: Logger): void {
+  const appError = toAppError(err);
+  if (appError.status >= 500 && !appError.retriable) {
+    // The path only, never the query string: query strings carry site ids, keys by mistake, user data.
+    logger.error({ err, method: req.method, path: (req.url ?? '').split('?')[0] }, 'request failed');
+  }
+  if (appError.retryAfterSeconds !== undefined) res.setHeader('Retry-After', String(appError.retryAfterSeconds));
+  if (res.headersSent) return;
+  sendJson(res, appError.status, appError.toJSON());
+}
+
+/** A JSON answer as Express's res.status(s).json(body) writes it, on a plain Node response. */
+export function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.statusCode = status;
+  res.setHeader('Content-Type', 'application/json; charset=utf-8');
+  res.setHeader('Content-Length', Buffer.byteLength(text));
+  res.end(text);
 }
 
 /** Maps errors thrown by body parsing and libraries onto the catalog. */
@@ -118,7 +138,7 @@ export type HttpLimits = Pick<Config, 'HTTP_HEADERS_TIMEOUT_MS' | 'HTTP_REQUEST_
  * that trickles its request hold its socket (and the body buffered so far) for up to 90 s. Past
  * HTTP_MAX_CONNECTIONS open sockets, new ones are closed at once.
  */
-export function listen(app: Express, port: number, host: string, limits: HttpLimits): Promise<Server> {
+export function listen(app: Express | RequestListener, port: number, host: string, limits: HttpLimits): Promise<Server> {
   const server = createServer(
     {
       headersTimeout: limits.HTTP_HEADERS_TIMEOUT_MS,
