@@ -34,7 +34,7 @@ const TIME_FORMATS: Record<string, { trunc: string; format: string }> = {
 };
 
 /** Collects bound values; each add() answers its `$n`. */
-class Binds {
+export class Binds {
   readonly values: unknown[] = [];
   add(value: unknown, cast: string): string {
     this.values.push(value);
@@ -129,6 +129,19 @@ export function buildQuery(q: QueryParams, site: string, tzName: string, period:
       FROM vi ${groupBy})`);
   }
 
+  return finishQuery(q, binds, tz, ctes, { events: eventMetrics.length > 0, visits: visitMetrics.length > 0 }, page, []);
+}
+
+/**
+ * The common end of a statement whose CTEs `ea` (event metrics: visitors, pageviews, events) and/or `va` (visit
+ * metrics: visits, bounces, views, duration_us), each with columns d0…dn, are given: the answer's metrics, the
+ * rows that exist in either, their order and one page. `extra` are more columns of the one answer row.
+ */
+export function finishQuery(
+  q: QueryParams, binds: Binds, tz: string, ctes: string[], has: { events: boolean; visits: boolean },
+  page: { limit: number; offset: number } | undefined, extra: string[],
+): Statement {
+  const dims = q.dimensions.map((_, i) => `d${i}`);
   const metricSql: Record<string, string> = {
     visitors: 'coalesce(ea.visitors, 0)',
     pageviews: 'coalesce(ea.pageviews, 0)',
@@ -141,24 +154,24 @@ export function buildQuery(q: QueryParams, site: string, tzName: string, period:
   };
   let fromClause: string;
   let dimSelect: string[];
-  if (eventMetrics.length > 0 && visitMetrics.length > 0) {
+  if (has.events && has.visits) {
     const on = dims.length > 0 ? dims.map((d) => `ea.${d} = va.${d}`).join(' AND ') : 'true';
     fromClause = `ea FULL JOIN va ON ${on}`;
     dimSelect = dims.map((d) => `coalesce(ea.${d}, va.${d}) AS ${d}`);
   } else {
-    const only = eventMetrics.length > 0 ? 'ea' : 'va';
+    const only = has.events ? 'ea' : 'va';
     fromClause = only;
     dimSelect = dims.map((d) => `${only}.${d}`);
   }
-  ctes.push(`combined AS (SELECT ${[...dimSelect, ...q.metrics.map((m) => `${metricSql[m]} AS ${m}`)].join(', ')} FROM ${fromClause})`);
+  ctes = [...ctes, `combined AS (SELECT ${[...dimSelect, ...q.metrics.map((m) => `${metricSql[m]} AS ${m}`)].join(', ')} FROM ${fromClause})`];
 
   const order = orderSql(q);
   const pageWhere = page ? `WHERE r.rn > ${binds.add(page.offset, 'bigint')} AND r.rn <= ${binds.add(page.offset + page.limit, 'bigint')}` : '';
   ctes.push(`ranked AS (SELECT *, row_number() OVER (ORDER BY ${order}) AS rn FROM combined)`);
   // The zone is selected too, so its parameter always has a use (and a type) even when no expression needs it.
   const text = `WITH ${ctes.join(',\n')}
-    SELECT ${tz} AS time_zone, (SELECT count(*) FROM ranked) AS total_rows,
-           (SELECT coalesce(json_agg(r ORDER BY r.rn), '[]') FROM ranked r ${pageWhere}) AS rows`;
+    SELECT ${[`${tz} AS time_zone`, '(SELECT count(*) FROM ranked) AS total_rows',
+      `(SELECT coalesce(json_agg(r ORDER BY r.rn), '[]') FROM ranked r ${pageWhere}) AS rows`, ...extra].join(', ')}`;
   return { text, values: binds.values };
 }
 

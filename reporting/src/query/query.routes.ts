@@ -32,7 +32,10 @@ export function queryRoutes(deps: QueryRouteDeps): Router {
     const dataSite = keyCovers(apiKeyOf(req, res), q.siteId) ? q.siteId : NO_SITE;
     let answer;
     try {
-      answer = await timed(deps.metrics, 'query_v2', () => runQuery(deps.db, q, dataSite));
+      const read = await timed(deps.metrics, 'query_v2', () => runQuery(deps.db, q, dataSite));
+      answer = read.answer;
+      // Which tables answered: for operators and tests, not part of the answer.
+      res.setHeader('Sitestream-Query-Plan', read.plan);
     } catch (err) {
       throw answerForDbFailure(err);
     }

@@ -1,5 +1,6 @@
 import type { Knex } from '@sitestream/db';
 import type { QueryParams } from './query-params';
+import { buildRollupQuery, rollupCovers } from './query-rollup-sql';
 import { buildQuery, type Period, type Statement } from './query-sql';
 
 export type MetricValue = number | null;
@@ -63,34 +64,52 @@ export function resolvePeriod(range: QueryParams['dateRange'], today: string, fi
 interface Page {
   total_rows: string | number;
   rows: Record<string, MetricValue | string>[];
+  valid?: boolean;
+}
+
+/** Where an answer was read: the per-day rollups (every day of every period still exact there) or the raw tables. */
+export type QueryPlan = 'rollups' | 'raw';
+
+/** One period's page: from the rollups when they hold the query and are exact for it, else from the raw tables. */
+async function readPeriod(db: Knex, q: QueryParams, site: string, tz: string, period: Period, page: { limit: number; offset: number } | undefined): Promise<{ page: Page; plan: QueryPlan }> {
+  if (rollupCovers(q)) {
+    const [rolled] = await runStatement<Page>(db, buildRollupQuery(q, site, tz, period, page));
+    if (rolled!.valid) return { page: rolled!, plan: 'rollups' };
+  }
+  const [raw] = await runStatement<Page>(db, buildQuery(q, site, tz, period, page));
+  return { page: raw!, plan: 'raw' };
 }
 
 /**
  * The answer for `dataSite` (the asked site, or one that cannot exist when the key does not cover it, so that
  * such a site answers exactly like a site without data), echoing the asked query resolved.
  */
-export async function runQuery(db: Knex, q: QueryParams, dataSite: string): Promise<QueryAnswer> {
+export async function runQuery(db: Knex, q: QueryParams, dataSite: string): Promise<{ answer: QueryAnswer; plan: QueryPlan }> {
   const [site] = await runStatement<SiteFacts>(db, { text: SITE_SQL, values: [dataSite, q.dateRange === 'all'] });
   const period = resolvePeriod(q.dateRange, site!.today, site!.first_day);
-  const [page] = await runStatement<Page>(db, buildQuery(q, dataSite, site!.time_zone, period, { limit: q.limit, offset: q.offset }));
+  const current = await readPeriod(db, q, dataSite, site!.time_zone, period, { limit: q.limit, offset: q.offset });
+  const page = current.page;
+  let plan = current.plan;
   const dimsOf = (r: Record<string, unknown>) => q.dimensions.map((_, i) => r[`d${i}`] as string);
   const metricsOf = (r: Record<string, unknown>) => q.metrics.map((m) => (r[m] === null ? null : Number(r[m])));
-  const results: ResultRow[] = page!.rows.map((r) => ({ dimensions: dimsOf(r), metrics: metricsOf(r) }));
+  const results: ResultRow[] = page.rows.map((r) => ({ dimensions: dimsOf(r), metrics: metricsOf(r) }));
   const meta: QueryAnswer['meta'] = { time_zone: site!.time_zone, data_as_of: site!.data_as_of ? site!.data_as_of.toISOString() : null };
-  if (q.totalRows) meta.total_rows = Number(page!.total_rows);
+  if (q.totalRows) meta.total_rows = Number(page.total_rows);
 
   if (q.comparison === 'previous_period') {
     const n = spanDays(period);
     const previous = { from: addDays(period.from, -n), to: addDays(period.from, -1) };
     meta.comparison_date_range = [previous.from, previous.to];
-    const [before] = await runStatement<Page>(db, buildQuery(q, dataSite, site!.time_zone, previous, undefined));
-    const byKey = new Map(before!.rows.map((r) => [JSON.stringify(dimsOf(r)), metricsOf(r)]));
+    const prior = await readPeriod(db, q, dataSite, site!.time_zone, previous, undefined);
+    const before = prior.page;
+    if (prior.plan === 'raw') plan = 'raw';
+    const byKey = new Map(before.rows.map((r) => [JSON.stringify(dimsOf(r)), metricsOf(r)]));
     for (const row of results) {
       const prev = byKey.get(JSON.stringify(row.dimensions)) ?? q.metrics.map((m) => (m === 'visitors' || m === 'pageviews' || m === 'events' || m === 'visits' ? 0 : null));
       row.comparison = { metrics: prev, change: row.metrics.map((cur, i) => change(cur, prev[i]!)) };
     }
   }
-  return {
+  const answer: QueryAnswer = {
     results,
     meta,
     query: {
@@ -104,6 +123,7 @@ export async function runQuery(db: Knex, q: QueryParams, dataSite: string): Prom
       include: { total_rows: q.totalRows, ...(q.comparison ? { comparison: q.comparison } : {}) },
     },
   };
+  return { answer, plan };
 }
 
 /** (current − previous) ÷ previous × 100, 2 decimals; null where the previous value is 0 or either is null. */

@@ -13,3 +13,4 @@ export { checkApiKey, createApiKey, keyCovers, KEY_MARKER, listApiKeys, revokeAp
 export { namedSql, prepared } from './reporting-session';
 export { deleteSite, eraseVisitor, findErased, type ErasureSummary, type SiteDeletion, type TombstoneCheck } from './erasures';
 export { applyRetention, applyRetentionExclusively, withAdvisoryLock, type RetentionOptions, type SiteRetention } from './retention';
+export { buildQueryDay, buildStaleQueryDays, queryDaysValid, ROLLED_EVENT_DIMENSIONS, ROLLED_VISIT_DIMENSIONS, type QueryRollupSummary } from './query-rollups';
