@@ -103,9 +103,11 @@ export async function runQuery(db: Knex, q: QueryParams, dataSite: string): Prom
     const prior = await readPeriod(db, q, dataSite, site!.time_zone, previous, undefined);
     const before = prior.page;
     if (prior.plan === 'raw') plan = 'raw';
-    const byKey = new Map(before.rows.map((r) => [JSON.stringify(dimsOf(r)), metricsOf(r)]));
+    // Time buckets are matched by their position in their own period (the first day with the first day, …).
+    const keyOf = (dims: string[], start: string) => JSON.stringify(dims.map((v, i) => (q.dimensions[i]!.startsWith('time:') ? timePosition(q.dimensions[i]!, v, start) : v)));
+    const byKey = new Map(before.rows.map((r) => [keyOf(dimsOf(r), previous.from), metricsOf(r)]));
     for (const row of results) {
-      const prev = byKey.get(JSON.stringify(row.dimensions)) ?? q.metrics.map((m) => (m === 'visitors' || m === 'pageviews' || m === 'events' || m === 'visits' ? 0 : null));
+      const prev = byKey.get(keyOf(row.dimensions, period.from)) ?? q.metrics.map((m) => (m === 'visitors' || m === 'pageviews' || m === 'events' || m === 'visits' ? 0 : null));
       row.comparison = { metrics: prev, change: row.metrics.map((cur, i) => change(cur, prev[i]!)) };
     }
   }
@@ -124,6 +126,23 @@ export async function runQuery(db: Knex, q: QueryParams, dataSite: string): Prom
     },
   };
   return { answer, plan };
+}
+
+/**
+ * The position of a time:* label in a period starting on local day `start`: hours, days, weeks or months since
+ * the period's first bucket, counted on the local calendar (labels are local wall-clock times).
+ */
+export function timePosition(dimension: string, label: string, start: string): number {
+  const at = (s: string) => Date.parse(`${s.replace(' ', 'T')}${s.length === 10 ? 'T00:00:00' : ''}Z`);
+  switch (dimension) {
+    case 'time:hour': return Math.round((at(label) - at(start)) / 3_600_000);
+    case 'time:day': return Math.round((at(label) - at(start)) / DAY_MS);
+    case 'time:week': {
+      const monday = at(start) - ((new Date(at(start)).getUTCDay() + 6) % 7) * DAY_MS;
+      return Math.round((at(label) - monday) / (7 * DAY_MS));
+    }
+    default: return (Number(label.slice(0, 4)) - Number(start.slice(0, 4))) * 12 + Number(label.slice(5, 7)) - Number(start.slice(5, 7));
+  }
 }
 
 /** (current − previous) ÷ previous × 100, 2 decimals; null where the previous value is 0 or either is null. */
