@@ -24,18 +24,17 @@ export function buildRollupQuery(q: QueryParams, site: string, tzName: string, p
   const to = binds.add(period.to, 'date');
   const dimension = binds.add(q.dimensions[0] ?? '', 'text');
   const grouped = q.dimensions.length > 0;
-  const d0 = grouped ? ['d0'] : [];
   // One day's visitors are stored; several days' are the union of the days' visitor sets (exact).
   const visitors = !q.metrics.includes('visitors') ? '0' : period.from === period.to ? 'sum(visitors)' : 'analytics.icount(analytics.uid_union(uids))';
+  // Read separately by each side (not one shared CTE, which would be materialized with every visitor set).
+  const rows = `analytics.query_daily WHERE site_id = ${siteP} AND dimension = ${dimension} AND day BETWEEN ${from} AND ${to}`;
   const ctes = [
-    `rd AS (SELECT value AS d0, visitors, pageviews, events, visits, bounces, views, duration_us, uids FROM analytics.query_daily
-            WHERE site_id = ${siteP} AND dimension = ${dimension} AND day BETWEEN ${from} AND ${to})`,
     // A value is a row of event metrics where it has events, of visit metrics where visits start (as the raw
     // query's two sides); without a dimension, one row each, zeros included.
-    `ea AS (SELECT ${[...d0, `coalesce(${visitors}, 0) AS visitors`, 'coalesce(sum(pageviews), 0) AS pageviews', 'coalesce(sum(events), 0) AS events'].join(', ')}
-            FROM rd ${grouped ? 'WHERE events > 0 GROUP BY d0' : ''})`,
-    `va AS (SELECT ${[...d0, 'coalesce(sum(visits), 0) AS visits', 'coalesce(sum(bounces), 0) AS bounces', 'coalesce(sum(views), 0) AS views', 'coalesce(sum(duration_us), 0) AS duration_us'].join(', ')}
-            FROM rd ${grouped ? 'WHERE visits > 0 GROUP BY d0' : ''})`,
+    `ea AS (SELECT ${[...(grouped ? ['value AS d0'] : []), `coalesce(${visitors}, 0) AS visitors`, 'coalesce(sum(pageviews), 0) AS pageviews', 'coalesce(sum(events), 0) AS events'].join(', ')}
+            FROM ${rows} ${grouped ? 'AND events > 0 GROUP BY value' : ''})`,
+    `va AS (SELECT ${[...(grouped ? ['value AS d0'] : []), 'coalesce(sum(visits), 0) AS visits', 'coalesce(sum(bounces), 0) AS bounces', 'coalesce(sum(views), 0) AS views', 'coalesce(sum(duration_us), 0) AS duration_us'].join(', ')}
+            FROM ${rows} ${grouped ? 'AND visits > 0 GROUP BY value' : ''})`,
   ];
   const has = { events: q.metrics.some(isEventMetric), visits: q.metrics.some(isVisitMetric) };
   return finishQuery(q, binds, tz, ctes, has, page, [`${queryDaysValid(siteP, from, to, tz)} AS valid`]);

@@ -1,4 +1,4 @@
-import type { Knex } from '@sitestream/db';
+import { tuneReportingSession, type Knex } from '@sitestream/db';
 import type { QueryParams } from './query-params';
 import { buildRollupQuery, rollupCovers } from './query-rollup-sql';
 import { buildQuery, type Period, type Statement } from './query-sql';
@@ -22,22 +22,25 @@ interface SiteFacts {
   data_as_of: Date | null;
 }
 
-// An unknown site is read in UTC, as /stats does; the site's first local day is only needed for "all".
-const SITE_SQL = `
+// An unknown site is read in UTC, as /stats does; the site's first local day is only needed for "all" — and only
+// then is analytics.visits named at all: a statement locks every table it names, even in a branch it never runs.
+const siteSql = (all: boolean) => `
   WITH z AS (SELECT coalesce((SELECT time_zone FROM analytics.sites WHERE site_id = $1::text), 'UTC') AS tz)
   SELECT z.tz AS time_zone, to_char(now() AT TIME ZONE z.tz, 'YYYY-MM-DD') AS today,
-         CASE WHEN $2::boolean THEN (SELECT to_char(min(day), 'YYYY-MM-DD') FROM analytics.visits WHERE site_id = $1::text) END AS first_day,
+         ${all ? `(SELECT to_char(min(day), 'YYYY-MM-DD') FROM analytics.visits WHERE site_id = $1::text)` : 'NULL'} AS first_day,
          (SELECT min(max_received_at) FROM analytics.partition_watermarks) AS data_as_of
   FROM z`;
 
 interface PgConnection {
   query<R>(config: { text: string; values: unknown[] }): Promise<{ rows: R[] }>;
+  query(text: string): Promise<unknown>;
 }
 
 /** Runs one statement on a pooled connection (its session carries reporting's statement_timeout). */
 export async function runStatement<R>(db: Knex, statement: Statement): Promise<R[]> {
   const connection = (await db.client.acquireConnection()) as PgConnection;
   try {
+    await tuneReportingSession(connection);
     return (await connection.query<R>(statement)).rows;
   } finally {
     await db.client.releaseConnection(connection);
@@ -85,7 +88,7 @@ async function readPeriod(db: Knex, q: QueryParams, site: string, tz: string, pe
  * such a site answers exactly like a site without data), echoing the asked query resolved.
  */
 export async function runQuery(db: Knex, q: QueryParams, dataSite: string): Promise<{ answer: QueryAnswer; plan: QueryPlan }> {
-  const [site] = await runStatement<SiteFacts>(db, { text: SITE_SQL, values: [dataSite, q.dateRange === 'all'] });
+  const [site] = await runStatement<SiteFacts>(db, { text: siteSql(q.dateRange === 'all'), values: [dataSite] });
   const period = resolvePeriod(q.dateRange, site!.today, site!.first_day);
   const current = await readPeriod(db, q, dataSite, site!.time_zone, period, { limit: q.limit, offset: q.offset });
   const page = current.page;

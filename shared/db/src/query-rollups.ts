@@ -147,8 +147,8 @@ async function buildRows(trx: Knex.Transaction, siteId: string, day: string): Pr
 }
 
 /**
- * SQL for "every local day from..to of site is rolled up and still exact in zone tz, or has no event at all"
- * (such a day adds nothing); its arguments are bound expressions ($n) of the caller's statement.
+ * SQL for "every local day from..to of site is rolled up and still exact in zone tz, or has no event at all and no
+ * rows left over (such a day adds nothing)"; its arguments are bound expressions ($n) of the caller's statement.
  */
 export function queryDaysValid(site: string, from: string, to: string, tz: string): string {
   return `(SELECT coalesce(bool_and(
@@ -157,7 +157,8 @@ export function queryDaysValid(site: string, from: string, to: string, tz: strin
                  AND NOT EXISTS (SELECT 1 FROM analytics.erasures x WHERE x.site_id = ${site} AND x.erased_at > qd.built_at - interval '5 minutes')
                  AND qd.window_events = (SELECT coalesce(sum(c.events), 0) FROM analytics.daily_event_counts c
                                          WHERE c.site_id = ${site} AND c.day BETWEEN qd.window_from AND qd.window_to))
-       OR NOT EXISTS (SELECT 1 FROM analytics.daily_event_counts c WHERE c.site_id = ${site} AND c.day = g.day AND c.events > 0)), true)
+       OR (NOT EXISTS (SELECT 1 FROM analytics.daily_event_counts c WHERE c.site_id = ${site} AND c.day = g.day AND c.events > 0)
+           AND NOT EXISTS (SELECT 1 FROM analytics.query_days qd WHERE qd.site_id = ${site} AND qd.day = g.day))), true)
      FROM (SELECT d::date AS day FROM generate_series(${from}::timestamp, ${to}::timestamp, interval '1 day') d) g)`;
 }
 
@@ -177,6 +178,14 @@ export async function buildStaleQueryDays(db: Knex, options: { siteId?: string; 
             OR EXISTS (SELECT 1 FROM analytics.erasures e WHERE e.site_id = c.site_id AND e.erased_at > qd.built_at - interval '5 minutes'))
      ORDER BY c.day, c.site_id LIMIT :limit::int`,
     { site: options.siteId ?? null, limit: options.maxDays ?? 1_000_000 },
+  );
+  // Rows of days whose events are gone (retention, a deleted site) are removed: such a day reads raw until then.
+  await db.raw(
+    `WITH gone AS (DELETE FROM analytics.query_days qd WHERE (:site::text IS NULL OR qd.site_id = :site::text)
+       AND NOT EXISTS (SELECT 1 FROM analytics.daily_event_counts c WHERE c.site_id = qd.site_id AND c.day = qd.day AND c.events > 0)
+       RETURNING site_id, day)
+     DELETE FROM analytics.query_daily d USING gone WHERE d.site_id = gone.site_id AND d.day = gone.day`,
+    { site: options.siteId ?? null },
   );
   const summary = { days: 0, rows: 0 };
   for (const { site_id, day } of stale.rows) {
