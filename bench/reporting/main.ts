@@ -53,6 +53,7 @@ async function main(): Promise<void> {
       'skip-query': { type: 'boolean', default: false },
       'query-requests': { type: 'string', default: '40' },
       only: { type: 'string', default: '' },
+      'filtered-30d': { type: 'string', default: 'visit:source,event:page' },
     },
   });
   const requests = Number(values.requests);
@@ -69,7 +70,7 @@ async function main(): Promise<void> {
       continue;
     }
     const result = await benchSize(label, spec, requests, values.fresh, {
-      stats: !values['skip-stats'], query: !values['skip-query'], queryRequests: Number(values['query-requests']), only: values.only,
+      stats: !values['skip-stats'], query: !values['skip-query'], queryRequests: Number(values['query-requests']), only: values.only, filtered30: values['filtered-30d'].split(','),
     });
     if (result) results.push(result);
   }
@@ -109,6 +110,7 @@ interface Parts {
   query: boolean;
   queryRequests: number;
   only: string;
+  filtered30: string[];
 }
 
 /**
@@ -184,7 +186,7 @@ async function benchSize(label: string, spec: DatasetSpec, requests: number, fre
     try {
       await waitReady(base);
       const days = Array.from({ length: spec.days }, (_, i) => dayOf(spec, i));
-      if (parts.query) await benchQueries({ base, key, url, site: BIG_SITE, days, requests: parts.queryRequests, only: parts.only, log });
+      if (parts.query) await benchQueries({ base, key, url, site: BIG_SITE, days, requests: parts.queryRequests, only: parts.only, filtered30: parts.filtered30, log });
       if (!parts.stats) return undefined;
       return { label, spec, rebuildS, ...(await benchStats(base, key, url, days, requests)) };
     } finally {

@@ -66,14 +66,19 @@ function dimensionSql(d: string, binds: Binds, tz: string, time: string): string
 
 function filterSql(f: Filter, binds: Binds, tz: string): string {
   const shown = dimensionSql(f.dimension, binds, tz, 'NULL');
-  const values = binds.add(f.values, 'text[]');
+  // Every bound value is used by the text (an unused parameter has no type). One value (the usual case) is
+  // tested directly: the EXISTS form runs a function scan per row.
+  const single = f.values.length === 1;
+  const values = () => binds.add(f.values, 'text[]');
   // strpos: a plain substring test, case-sensitive, with no pattern characters to escape.
-  const contains = `EXISTS (SELECT 1 FROM unnest(${values}) AS needle WHERE strpos(${shown}, needle) > 0)`;
+  const contains = () => (single
+    ? `strpos(${shown}, ${binds.add(f.values[0], 'text')}) > 0`
+    : `EXISTS (SELECT 1 FROM unnest(${values()}) AS needle WHERE strpos(${shown}, needle) > 0)`);
   switch (f.op) {
-    case 'is': return `${shown} = ANY (${values})`;
-    case 'is_not': return `NOT (${shown} = ANY (${values}))`;
-    case 'contains': return contains;
-    case 'contains_not': return `NOT ${contains}`;
+    case 'is': return `${shown} = ANY (${values()})`;
+    case 'is_not': return `NOT (${shown} = ANY (${values()}))`;
+    case 'contains': return contains();
+    case 'contains_not': return `NOT ${contains()}`;
   }
 }
 
