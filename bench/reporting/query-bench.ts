@@ -30,7 +30,7 @@ interface Cell {
   same: boolean;
 }
 
-const CELL_BUDGET_MS = 6_000;
+const CELL_BUDGET_MS = 3_000;
 const MIN_REQUESTS = 2;
 const TARGETS = { 'one day': { plain: 50, filtered: 300 }, '30 days': { plain: 500, filtered: 2000 } };
 
