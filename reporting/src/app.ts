@@ -35,7 +35,7 @@ export function createReportingApp(deps: ReportingDeps): Express {
   ];
   const ranges = new RangeGate(deps.config.REPORTING_MAX_CONCURRENT_RANGES);
   app.use(statsRoutes({ db: deps.db, databaseUrl: deps.config.DATABASE_URL, metrics, guards, ranges }));
-  app.use(queryRoutes({ db: deps.db, metrics, guards }));
+  app.use(queryRoutes({ db: deps.db, databaseUrl: deps.config.DATABASE_URL, metrics, guards, ranges }));
   finishApp(app, deps.logger);
   return app;
 }

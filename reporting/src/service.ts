@@ -12,6 +12,7 @@ import {
   type RunningService,
 } from '@sitestream/shared';
 import { createReportingApp } from './app';
+import { startQueryRollupJob } from './query/query-rollup-job';
 
 /** Wires the reporting service from validated config: database pool → HTTP app → listening server. */
 export async function startReportingService(config: Config, logger: Logger): Promise<RunningService> {
@@ -22,6 +23,7 @@ export async function startReportingService(config: Config, logger: Logger): Pro
   lifecycle.add({ id: 'db', isReady: cachedProbe(async () => (await db.raw('SELECT 1'), true)), close: () => db.destroy() });
   const management = await startManagementListener(config, config.REPORTING_MANAGEMENT_PORT, lifecycle, registry, logger);
   lifecycle.add(management.component);
+  lifecycle.add(startQueryRollupJob(config, logger));
   const app = createReportingApp({ config, logger, registry, lifecycle, db });
   const server = await listen(app, config.REPORTING_PORT, config.HOST, config);
   lifecycle.add(serverComponent('http', server));

@@ -63,6 +63,7 @@ const spec = {
   REPORTING_RATE_LIMIT_PER_MINUTE: num({ default: 600, desc: 'requests per minute per API key before reporting answers 429' }),
   REPORTING_AUTH_FAILURES_PER_MINUTE: num({ default: 60, desc: 'failed key lookups (unknown, revoked or expired keys) per minute per client address; past it, keys not seen valid recently get 429 without a lookup' }),
   REPORTING_KEY_MAX_CONCURRENT: num({ default: 2, desc: '/stats requests of one API key in flight at once; past it 429' }),
+  REPORTING_QUERY_ROLLUP_INTERVAL_MS: num({ default: 60000, desc: "how often reporting builds the query API's per-day rows of closed days that have none or went stale (one process at a time, by advisory lock); 0 = never (queries then read the raw tables)" }),
   REPORTING_MAX_CONCURRENT_RANGES: num({ default: 4, desc: 'range (from/to) queries in flight per reporting process, below DB_POOL_MAX so one-day queries always find a connection; past it 503 BUSY' }),
 } as const;
 

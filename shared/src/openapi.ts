@@ -333,18 +333,21 @@ const paths = {
   '/api/v2/query': {
     servers: reportingServers,
     post: {
-      summary: 'Metrics by dimensions under filters, exact, from the raw events and the visits',
+      summary: 'Metrics by dimensions under filters, exact, from per-day rollups where they hold the query and are current, else from the raw events and the visits',
       operationId: 'postQuery',
       description: 'Semantics in the README ("Query API"). Accept: text/csv answers the same rows as CSV under a header line. ' +
-        "A site outside the key's scope answers like a site without data.",
+        "A site outside the key's scope answers like a site without data. Queries over more than one day share the process's range gate with /stats " +
+        '(503 BUSY past REPORTING_MAX_CONCURRENT_RANGES); a client that disconnects has its query cancelled.',
       security: [{ bearerKey: [] }],
       requestBody: { required: true, content: { 'application/json': { schema: ref('QueryRequest') } } },
       responses: {
-        '200': json(ref('QueryAnswer'), 'the rows of one page'),
+        '200': json(ref('QueryAnswer'), 'the rows of one page', {
+          'Sitestream-Query-Plan': { description: 'where the answer was read: rollups (per-day rows, exact) or raw (events and visits)', schema: { enum: ['rollups', 'raw'] } },
+        }),
         '400': json(ref('Error'), 'INVALID_QUERY (every problem named in details), UNSUPPORTED_COMBINATION, or INVALID_JSON'),
         '401': json(ref('Error'), 'UNAUTHORIZED', { 'WWW-Authenticate': { schema: { type: 'string' } } }),
         '429': json(ref('Error'), 'RATE_LIMITED', retryAfter),
-        '503': json(ref('Error'), 'DATABASE_UNAVAILABLE (retry), or QUERY_TIMEOUT (ask for less)'),
+        '503': json(ref('Error'), 'DATABASE_UNAVAILABLE (retry), BUSY (too many queries over several days running; retry), or QUERY_TIMEOUT (ask for less)', retryAfter),
       },
     },
   },

@@ -1,6 +1,6 @@
 import Ajv from 'ajv';
 import addFormats from 'ajv-formats';
-import { setSiteTimeZone } from '@sitestream/db';
+import { buildStaleQueryDays, setSiteTimeZone } from '@sitestream/db';
 import { addEventFormats, openApiDocument } from '@sitestream/shared';
 import { createTestKey, postJson, startPipeline, type Pipeline } from '../helpers/pipeline';
 import { countRows } from '../helpers/test-database';
@@ -27,7 +27,8 @@ describe('POST /api/v2/query equals the model', () => {
   let events: QEv[];
 
   beforeAll(async () => {
-    pipeline = await startPipeline({ REPORTING_RATE_LIMIT_PER_MINUTE: 1_000_000, REPORTING_STATEMENT_TIMEOUT_MS: 3000 });
+    // No background rollup job: the test builds the per-day rows itself, when it checks them.
+    pipeline = await startPipeline({ REPORTING_RATE_LIMIT_PER_MINUTE: 1_000_000, REPORTING_STATEMENT_TIMEOUT_MS: 3000, REPORTING_QUERY_ROLLUP_INTERVAL_MS: 0 });
     headers = (await createTestKey(pipeline.db)).headers;
     for (const [site, zone] of Object.entries(QUERY_ZONES)) await setSiteTimeZone(pipeline.db, site, zone);
     const data = queryDataset();
@@ -124,6 +125,19 @@ describe('POST /api/v2/query equals the model', () => {
     expect(expected.some((x) => x.comparison.change[0] === null) && expected.some((x) => x.comparison.change[0] !== null)).toBe(true);
     expect(r.body.results).toStrictEqual(expected);
     expect(r.body.meta.comparison_date_range).toStrictEqual(['2025-10-31', '2025-11-01']);
+
+    // With a time:* dimension, a bucket is compared with the bucket at the same position of the previous period.
+    const t: ModelQuery = { site_id: 'q-ny', metrics: ['visitors', 'pageviews'], date_range: ['2025-11-02', '2025-11-03'], dimensions: ['time:day', 'visit:device'] };
+    const rt = await ask({ ...t, include: { comparison: 'previous_period' } });
+    expect(rt.status).toBe(200);
+    const shift = (day: string) => new Date(Date.parse(day) + 2 * 86_400_000).toISOString().slice(0, 10);
+    const before = new Map(modelQuery(events, { ...t, date_range: ['2025-10-31', '2025-11-01'] }).map((x) => [JSON.stringify([shift(x.dimensions[0]!), x.dimensions[1]]), x.metrics]));
+    const expectedT = modelQuery(events, t).map((row) => {
+      const prev = before.get(JSON.stringify(row.dimensions)) ?? [0, 0];
+      return { ...row, comparison: { metrics: prev, change: row.metrics.map((c, i) => (prev[i] ? Math.round(((c! - prev[i]!) / prev[i]!) * 10_000) / 100 : null)) } };
+    });
+    expect(expectedT.some((x) => x.comparison.change[0] !== null)).toBe(true);
+    expect(rt.body.results).toStrictEqual(expectedT);
   }, 60_000);
 
   it('a key answers for a site outside its scope exactly as for a site without data', async () => {
@@ -232,4 +246,49 @@ describe('POST /api/v2/query equals the model', () => {
     }
     expect((await ask(q)).status).toBe(200);
   }, 30_000);
+  it('the per-day rollups answer as the model; a late event sends its days back to the raw tables until rebuilt', async () => {
+    const built = await buildStaleQueryDays(pipeline.db);
+    expect(built.days).toBeGreaterThan(10);
+    const plan = async (q: ModelQuery, expected: 'rollups' | 'raw', all = events) => {
+      const r = await ask(q);
+      expect({ q, status: r.status, plan: r.headers.get('sitestream-query-plan') }).toStrictEqual({ q, status: 200, plan: expected });
+      expect({ q, rows: r.body.results }).toStrictEqual({ q, rows: modelPage(all, q) });
+    };
+    const rolled = [...EVENT_DIMS.filter((d) => !d.startsWith('event:props:')), ...VISIT_DIMS];
+    for (const site of SITES) {
+      await plan({ site_id: site, metrics: [...EVENT_METRICS, ...VISIT_METRICS], date_range: RANGE }, 'rollups');
+      for (const d of rolled) await plan({ site_id: site, metrics: EVENT_METRICS, date_range: RANGE, dimensions: [d] }, 'rollups');
+      for (const d of VISIT_DIMS) await plan({ site_id: site, metrics: [...VISIT_METRICS, 'visitors'], date_range: RANGE, dimensions: [d] }, 'rollups');
+      // One day (its stored visitors), the whole history, ordering and paging.
+      for (const day of ['2025-10-31', '2025-11-02']) await plan({ site_id: site, metrics: ['visitors', 'visits', 'pageviews'], date_range: [day, day], dimensions: ['visit:source'] }, 'rollups');
+      await plan({ site_id: site, metrics: ['visitors', 'bounce_rate'], date_range: ['2025-10-25', '2025-11-10'], dimensions: ['visit:entry_page'], order_by: [['bounce_rate', 'asc']], pagination: { limit: 3, offset: 2 } } as ModelQuery, 'rollups');
+    }
+    // What the rollups do not hold is read raw.
+    await plan({ site_id: 'q-ny', metrics: ['visitors'], date_range: RANGE, dimensions: ['event:props:plan'] }, 'raw');
+    await plan({ site_id: 'q-ny', metrics: ['visitors'], date_range: RANGE, dimensions: ['visit:source'], filters: [['is', 'visit:country', ['US']]] }, 'raw');
+
+    // Late events on a rolled-up day: a new visitor, and one that becomes the first event of a stored visit
+    // (so that visit's attributes, and every later event's visit:* values, change).
+    const utc = events.filter((e) => e.site_id === 'q-utc' && e.timestamp >= '2025-11-02' && e.timestamp < '2025-11-03');
+    const first = utc.reduce((a, b) => (a.timestamp <= b.timestamp ? a : b));
+    const other = events.find((e) => e.site_id === 'q-utc' && JSON.stringify(e.ctx) !== JSON.stringify(first.ctx))!;
+    const body = queryDataset().bodies.find((b) => b.event_id === other.event_id)!;
+    const late: QEv[] = [
+      { ...other, event_id: '0c6b6a52-6f1e-4c36-9d0a-1d7e2f0a1b01', user_id: 'late-visitor', timestamp: '2025-11-02T10:00:00.000Z', event_type: 'page_view', path: '/late' },
+      { ...other, event_id: '0c6b6a52-6f1e-4c36-9d0a-1d7e2f0a1b02', user_id: first.user_id, timestamp: new Date(Date.parse(first.timestamp) - 60_000).toISOString(), event_type: 'page_view', path: '/late' },
+    ];
+    const stored = async () => Number((await pipeline.db.raw("SELECT count(*) AS n FROM analytics.website_events WHERE site_id = 'q-utc'")).rows[0].n);
+    const before = await stored();
+    const sent = await postJson(`${pipeline.ingestUrl}/events`, { events: late.map(({ ctx: _c, props: _p, ...e }) => ({ ...body, ...e })) });
+    expect(sent.status).toBe(202);
+    await waitFor(async () => (await stored()) === before + late.length || undefined, { what: 'late events stored', timeoutMs: 30_000 });
+    const withLate = [...events, ...late];
+    const q: ModelQuery = { site_id: 'q-utc', metrics: ['visitors', 'pageviews', 'visits'], date_range: RANGE, dimensions: ['visit:source'] };
+    expect(modelPage(withLate, q)).not.toStrictEqual(modelPage(events, q));
+    await plan(q, 'raw', withLate);
+    expect((await buildStaleQueryDays(pipeline.db)).days).toBeGreaterThan(0);
+    await plan(q, 'rollups', withLate);
+    await plan({ ...q, dimensions: ['visit:entry_page'] }, 'rollups', withLate);
+    events = withLate;
+  }, 180_000);
 });

@@ -1,5 +1,5 @@
 import { Command, InvalidArgumentError, Option } from 'commander';
-import { createApiKey, listApiKeys, listSites, rebuildRollups, revokeApiKey, setSiteTimeZone, type ApiKey, type Knex } from '@sitestream/db';
+import { buildStaleQueryDays, createApiKey, listApiKeys, listSites, rebuildRollups, revokeApiKey, setSiteTimeZone, type ApiKey, type Knex } from '@sitestream/db';
 import { parseCalendarDate } from '@sitestream/shared';
 import { parseExpiry } from './expiry';
 import { addLifecycleCommands } from './lifecycle-commands';
@@ -119,6 +119,15 @@ export function buildAdminProgram(io: AdminIo): Command {
         }),
       );
       io.out(`rebuilt ${summary.sites} sites from ${summary.events} events in ${summary.transactions} transactions, ${((Date.now() - started) / 1000).toFixed(1)} s`);
+    });
+  rollups
+    .command('build-query-days')
+    .description("build the query API's per-day breakdowns of closed days that have none or are no longer exact (what reporting's background job does)")
+    .option('--site <site_id>', 'only this site (default: every site)')
+    .action(async (opts: { site?: string }) => {
+      const started = Date.now();
+      const summary = await io.withDb((db) => buildStaleQueryDays(db, { siteId: opts.site }));
+      io.out(`built ${summary.days} site days, ${summary.rows} rows, ${((Date.now() - started) / 1000).toFixed(1)} s`);
     });
 
   return program;

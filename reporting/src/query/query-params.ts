@@ -93,9 +93,6 @@ export function parseQueryParams(body: unknown): QueryParams {
   if (visitMetric && eventDimension) {
     throw Errors.unsupportedCombination([{ field: 'dimensions', message: `${eventDimension} cannot break down the visit metric ${visitMetric}: a visit has no single ${eventDimension}` }]);
   }
-  if (include.comparison && dimensions!.some((d) => d.startsWith('time:'))) {
-    throw Errors.unsupportedCombination([{ field: 'include/comparison', message: 'cannot be combined with a time:* dimension (rows are matched by their dimension values)' }]);
-  }
   return {
     siteId: siteId as string, metrics: metrics as Metric[], dateRange: dateRange!, dimensions: dimensions!, filters: filters!, orderBy: orderBy!,
     limit, offset, totalRows: include.totalRows, comparison: include.comparison,

@@ -34,7 +34,7 @@ const TIME_FORMATS: Record<string, { trunc: string; format: string }> = {
 };
 
 /** Collects bound values; each add() answers its `$n`. */
-class Binds {
+export class Binds {
   readonly values: unknown[] = [];
   add(value: unknown, cast: string): string {
     this.values.push(value);
@@ -66,14 +66,19 @@ function dimensionSql(d: string, binds: Binds, tz: string, time: string): string
 
 function filterSql(f: Filter, binds: Binds, tz: string): string {
   const shown = dimensionSql(f.dimension, binds, tz, 'NULL');
-  const values = binds.add(f.values, 'text[]');
+  // Every bound value is used by the text (an unused parameter has no type). One value (the usual case) is
+  // tested directly: the EXISTS form runs a function scan per row.
+  const single = f.values.length === 1;
+  const values = () => binds.add(f.values, 'text[]');
   // strpos: a plain substring test, case-sensitive, with no pattern characters to escape.
-  const contains = `EXISTS (SELECT 1 FROM unnest(${values}) AS needle WHERE strpos(${shown}, needle) > 0)`;
+  const contains = () => (single
+    ? `strpos(${shown}, ${binds.add(f.values[0], 'text')}) > 0`
+    : `EXISTS (SELECT 1 FROM unnest(${values()}) AS needle WHERE strpos(${shown}, needle) > 0)`);
   switch (f.op) {
-    case 'is': return `${shown} = ANY (${values})`;
-    case 'is_not': return `NOT (${shown} = ANY (${values}))`;
-    case 'contains': return contains;
-    case 'contains_not': return `NOT ${contains}`;
+    case 'is': return `${shown} = ANY (${values()})`;
+    case 'is_not': return `NOT (${shown} = ANY (${values()}))`;
+    case 'contains': return contains();
+    case 'contains_not': return `NOT ${contains()}`;
   }
 }
 
@@ -98,12 +103,22 @@ export function buildQuery(q: QueryParams, site: string, tzName: string, period:
   if (eventMetrics.length > 0) {
     const select = q.dimensions.map((d, i) => `${dimensionSql(d, binds, tz, 'e."timestamp"')} AS d${i}`);
     const where = q.filters.map((f) => filterSql(f, binds, tz));
+    const start = `(${from}::timestamp AT TIME ZONE ${tz})`;
+    // The visits an event of the range can belong to start in the range, or contain the range's first instant —
+    // and such a visit has an event within the 30 minutes before it (the gap rule). Their earliest start day bounds
+    // the visits read by their (site, day) index, so the join can hash the range's visits instead of probing the
+    // visits' key once per event.
+    ctes.push(`edge AS (
+      SELECT least(${from}, min(v.day)) AS first_day FROM analytics.website_events e
+      CROSS JOIN LATERAL (SELECT v.day FROM analytics.visits v WHERE v.site_id = e.site_id AND v.user_id = e.user_id AND v.started_at <= e."timestamp"
+                          ORDER BY v.started_at DESC LIMIT 1) v
+      WHERE e.site_id = ${siteP} AND e."timestamp" >= ${start} - interval '30 minutes' AND e."timestamp" < ${start})`);
     ctes.push(`ev AS (
       SELECT ${[...select, 'e.user_id', 'e.event_type'].join(', ')}
       FROM analytics.website_events e
       JOIN analytics.visits v ON v.site_id = e.site_id AND v.user_id = e.user_id AND v.started_at <= e."timestamp" AND v.ended_at >= e."timestamp"
-      WHERE e.site_id = ${siteP}
-        AND e."timestamp" >= (${from}::timestamp AT TIME ZONE ${tz}) AND e."timestamp" < ((${to} + 1)::timestamp AT TIME ZONE ${tz})
+      WHERE e.site_id = ${siteP} AND v.site_id = ${siteP} AND v.day BETWEEN (SELECT first_day FROM edge) AND ${to}
+        AND e."timestamp" >= ${start} AND e."timestamp" < ((${to} + 1)::timestamp AT TIME ZONE ${tz})
         ${where.map((w) => `AND ${w}`).join(' ')})`);
     ctes.push(`ea AS (
       SELECT ${[...dims, 'count(DISTINCT user_id) AS visitors', "count(*) FILTER (WHERE event_type = 'page_view') AS pageviews", 'count(*) AS events'].join(', ')}
@@ -129,6 +144,19 @@ export function buildQuery(q: QueryParams, site: string, tzName: string, period:
       FROM vi ${groupBy})`);
   }
 
+  return finishQuery(q, binds, tz, ctes, { events: eventMetrics.length > 0, visits: visitMetrics.length > 0 }, page, []);
+}
+
+/**
+ * The common end of a statement whose CTEs `ea` (event metrics: visitors, pageviews, events) and/or `va` (visit
+ * metrics: visits, bounces, views, duration_us), each with columns d0…dn, are given: the answer's metrics, the
+ * rows that exist in either, their order and one page. `extra` are more columns of the one answer row.
+ */
+export function finishQuery(
+  q: QueryParams, binds: Binds, tz: string, ctes: string[], has: { events: boolean; visits: boolean },
+  page: { limit: number; offset: number } | undefined, extra: string[],
+): Statement {
+  const dims = q.dimensions.map((_, i) => `d${i}`);
   const metricSql: Record<string, string> = {
     visitors: 'coalesce(ea.visitors, 0)',
     pageviews: 'coalesce(ea.pageviews, 0)',
@@ -141,24 +169,24 @@ export function buildQuery(q: QueryParams, site: string, tzName: string, period:
   };
   let fromClause: string;
   let dimSelect: string[];
-  if (eventMetrics.length > 0 && visitMetrics.length > 0) {
+  if (has.events && has.visits) {
     const on = dims.length > 0 ? dims.map((d) => `ea.${d} = va.${d}`).join(' AND ') : 'true';
     fromClause = `ea FULL JOIN va ON ${on}`;
     dimSelect = dims.map((d) => `coalesce(ea.${d}, va.${d}) AS ${d}`);
   } else {
-    const only = eventMetrics.length > 0 ? 'ea' : 'va';
+    const only = has.events ? 'ea' : 'va';
     fromClause = only;
     dimSelect = dims.map((d) => `${only}.${d}`);
   }
-  ctes.push(`combined AS (SELECT ${[...dimSelect, ...q.metrics.map((m) => `${metricSql[m]} AS ${m}`)].join(', ')} FROM ${fromClause})`);
+  ctes = [...ctes, `combined AS (SELECT ${[...dimSelect, ...q.metrics.map((m) => `${metricSql[m]} AS ${m}`)].join(', ')} FROM ${fromClause})`];
 
   const order = orderSql(q);
   const pageWhere = page ? `WHERE r.rn > ${binds.add(page.offset, 'bigint')} AND r.rn <= ${binds.add(page.offset + page.limit, 'bigint')}` : '';
   ctes.push(`ranked AS (SELECT *, row_number() OVER (ORDER BY ${order}) AS rn FROM combined)`);
   // The zone is selected too, so its parameter always has a use (and a type) even when no expression needs it.
   const text = `WITH ${ctes.join(',\n')}
-    SELECT ${tz} AS time_zone, (SELECT count(*) FROM ranked) AS total_rows,
-           (SELECT coalesce(json_agg(r ORDER BY r.rn), '[]') FROM ranked r ${pageWhere}) AS rows`;
+    SELECT ${[`${tz} AS time_zone`, '(SELECT count(*) FROM ranked) AS total_rows',
+      `(SELECT coalesce(json_agg(r ORDER BY r.rn), '[]') FROM ranked r ${pageWhere}) AS rows`, ...extra].join(', ')}`;
   return { text, values: binds.values };
 }
 

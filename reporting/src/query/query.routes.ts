@@ -2,13 +2,19 @@ import express, { Router, type RequestHandler } from 'express';
 import { keyCovers, type Knex } from '@sitestream/db';
 import { Errors, isSafeText, LIMITS } from '@sitestream/shared';
 import { apiKeyOf } from '../auth';
+import { cancellable } from '../cancellable-query';
 import { answerForDbFailure } from '../db-failure';
+import type { RangeGate } from '../query-limits';
 import { timed, type ReportingMetrics } from '../reporting-metrics';
 import { parseQueryParams } from './query-params';
 import { runQuery, runStatement, toCsv } from './run-query';
 
 export interface QueryRouteDeps {
   db: Knex;
+  /** For cancelling the query of a client that disconnected (over a connection outside the pool). */
+  databaseUrl: string;
+  /** Shared with /stats ranges: queries over more than one day hold at most this many connections at once. */
+  ranges: RangeGate;
   metrics: ReportingMetrics;
   /** authenticate(), then the per-key rate limit. */
   guards: RequestHandler[];
@@ -30,11 +36,28 @@ export function queryRoutes(deps: QueryRouteDeps): Router {
   router.post('/api/v2/query', ...deps.guards, json, async (req, res) => {
     const q = parseQueryParams(req.body);
     const dataSite = keyCovers(apiKeyOf(req, res), q.siteId) ? q.siteId : NO_SITE;
+    // One day (as /stats' one-day requests) is not gated; anything longer may read many days and waits its turn.
+    const oneDay = q.dateRange === 'day' || (typeof q.dateRange === 'object' && q.dateRange.from === q.dateRange.to);
+    if (!oneDay && !deps.ranges.tryEnter()) {
+      deps.metrics.rateLimited.inc({ limiter: 'range_concurrency' });
+      throw Errors.busy(1);
+    }
+    // A client that disconnects stops its query: nobody would read the answer.
+    const gone = new AbortController();
+    res.once('close', () => {
+      if (!res.writableFinished) gone.abort();
+    });
     let answer;
     try {
-      answer = await timed(deps.metrics, 'query_v2', () => runQuery(deps.db, q, dataSite));
+      const read = await timed(deps.metrics, 'query_v2', () => cancellable(deps.db, deps.databaseUrl, gone.signal, (db) => runQuery(db, q, dataSite)));
+      answer = read.answer;
+      // Which tables answered: for operators and tests, not part of the answer.
+      res.setHeader('Sitestream-Query-Plan', read.plan);
     } catch (err) {
+      if (gone.signal.aborted) return;
       throw answerForDbFailure(err);
+    } finally {
+      if (!oneDay) deps.ranges.leave();
     }
     if (req.accepts(['application/json', 'text/csv']) === 'text/csv') {
       res.type('text/csv; charset=utf-8').send(toCsv(q, answer));

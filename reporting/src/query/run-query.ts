@@ -1,5 +1,6 @@
-import type { Knex } from '@sitestream/db';
+import { tuneReportingSession, type Knex } from '@sitestream/db';
 import type { QueryParams } from './query-params';
+import { buildRollupQuery, rollupCovers } from './query-rollup-sql';
 import { buildQuery, type Period, type Statement } from './query-sql';
 
 export type MetricValue = number | null;
@@ -21,22 +22,25 @@ interface SiteFacts {
   data_as_of: Date | null;
 }
 
-// An unknown site is read in UTC, as /stats does; the site's first local day is only needed for "all".
-const SITE_SQL = `
+// An unknown site is read in UTC, as /stats does; the site's first local day is only needed for "all" — and only
+// then is analytics.visits named at all: a statement locks every table it names, even in a branch it never runs.
+const siteSql = (all: boolean) => `
   WITH z AS (SELECT coalesce((SELECT time_zone FROM analytics.sites WHERE site_id = $1::text), 'UTC') AS tz)
   SELECT z.tz AS time_zone, to_char(now() AT TIME ZONE z.tz, 'YYYY-MM-DD') AS today,
-         CASE WHEN $2::boolean THEN (SELECT to_char(min(day), 'YYYY-MM-DD') FROM analytics.visits WHERE site_id = $1::text) END AS first_day,
+         ${all ? `(SELECT to_char(min(day), 'YYYY-MM-DD') FROM analytics.visits WHERE site_id = $1::text)` : 'NULL'} AS first_day,
          (SELECT min(max_received_at) FROM analytics.partition_watermarks) AS data_as_of
   FROM z`;
 
 interface PgConnection {
   query<R>(config: { text: string; values: unknown[] }): Promise<{ rows: R[] }>;
+  query(text: string): Promise<unknown>;
 }
 
 /** Runs one statement on a pooled connection (its session carries reporting's statement_timeout). */
 export async function runStatement<R>(db: Knex, statement: Statement): Promise<R[]> {
   const connection = (await db.client.acquireConnection()) as PgConnection;
   try {
+    await tuneReportingSession(connection);
     return (await connection.query<R>(statement)).rows;
   } finally {
     await db.client.releaseConnection(connection);
@@ -63,34 +67,54 @@ export function resolvePeriod(range: QueryParams['dateRange'], today: string, fi
 interface Page {
   total_rows: string | number;
   rows: Record<string, MetricValue | string>[];
+  valid?: boolean;
+}
+
+/** Where an answer was read: the per-day rollups (every day of every period still exact there) or the raw tables. */
+export type QueryPlan = 'rollups' | 'raw';
+
+/** One period's page: from the rollups when they hold the query and are exact for it, else from the raw tables. */
+async function readPeriod(db: Knex, q: QueryParams, site: string, tz: string, period: Period, page: { limit: number; offset: number } | undefined): Promise<{ page: Page; plan: QueryPlan }> {
+  if (rollupCovers(q)) {
+    const [rolled] = await runStatement<Page>(db, buildRollupQuery(q, site, tz, period, page));
+    if (rolled!.valid) return { page: rolled!, plan: 'rollups' };
+  }
+  const [raw] = await runStatement<Page>(db, buildQuery(q, site, tz, period, page));
+  return { page: raw!, plan: 'raw' };
 }
 
 /**
  * The answer for `dataSite` (the asked site, or one that cannot exist when the key does not cover it, so that
  * such a site answers exactly like a site without data), echoing the asked query resolved.
  */
-export async function runQuery(db: Knex, q: QueryParams, dataSite: string): Promise<QueryAnswer> {
-  const [site] = await runStatement<SiteFacts>(db, { text: SITE_SQL, values: [dataSite, q.dateRange === 'all'] });
+export async function runQuery(db: Knex, q: QueryParams, dataSite: string): Promise<{ answer: QueryAnswer; plan: QueryPlan }> {
+  const [site] = await runStatement<SiteFacts>(db, { text: siteSql(q.dateRange === 'all'), values: [dataSite] });
   const period = resolvePeriod(q.dateRange, site!.today, site!.first_day);
-  const [page] = await runStatement<Page>(db, buildQuery(q, dataSite, site!.time_zone, period, { limit: q.limit, offset: q.offset }));
+  const current = await readPeriod(db, q, dataSite, site!.time_zone, period, { limit: q.limit, offset: q.offset });
+  const page = current.page;
+  let plan = current.plan;
   const dimsOf = (r: Record<string, unknown>) => q.dimensions.map((_, i) => r[`d${i}`] as string);
   const metricsOf = (r: Record<string, unknown>) => q.metrics.map((m) => (r[m] === null ? null : Number(r[m])));
-  const results: ResultRow[] = page!.rows.map((r) => ({ dimensions: dimsOf(r), metrics: metricsOf(r) }));
+  const results: ResultRow[] = page.rows.map((r) => ({ dimensions: dimsOf(r), metrics: metricsOf(r) }));
   const meta: QueryAnswer['meta'] = { time_zone: site!.time_zone, data_as_of: site!.data_as_of ? site!.data_as_of.toISOString() : null };
-  if (q.totalRows) meta.total_rows = Number(page!.total_rows);
+  if (q.totalRows) meta.total_rows = Number(page.total_rows);
 
   if (q.comparison === 'previous_period') {
     const n = spanDays(period);
     const previous = { from: addDays(period.from, -n), to: addDays(period.from, -1) };
     meta.comparison_date_range = [previous.from, previous.to];
-    const [before] = await runStatement<Page>(db, buildQuery(q, dataSite, site!.time_zone, previous, undefined));
-    const byKey = new Map(before!.rows.map((r) => [JSON.stringify(dimsOf(r)), metricsOf(r)]));
+    const prior = await readPeriod(db, q, dataSite, site!.time_zone, previous, undefined);
+    const before = prior.page;
+    if (prior.plan === 'raw') plan = 'raw';
+    // Time buckets are matched by their position in their own period (the first day with the first day, …).
+    const keyOf = (dims: string[], start: string) => JSON.stringify(dims.map((v, i) => (q.dimensions[i]!.startsWith('time:') ? timePosition(q.dimensions[i]!, v, start) : v)));
+    const byKey = new Map(before.rows.map((r) => [keyOf(dimsOf(r), previous.from), metricsOf(r)]));
     for (const row of results) {
-      const prev = byKey.get(JSON.stringify(row.dimensions)) ?? q.metrics.map((m) => (m === 'visitors' || m === 'pageviews' || m === 'events' || m === 'visits' ? 0 : null));
+      const prev = byKey.get(keyOf(row.dimensions, period.from)) ?? q.metrics.map((m) => (m === 'visitors' || m === 'pageviews' || m === 'events' || m === 'visits' ? 0 : null));
       row.comparison = { metrics: prev, change: row.metrics.map((cur, i) => change(cur, prev[i]!)) };
     }
   }
-  return {
+  const answer: QueryAnswer = {
     results,
     meta,
     query: {
@@ -104,6 +128,24 @@ export async function runQuery(db: Knex, q: QueryParams, dataSite: string): Prom
       include: { total_rows: q.totalRows, ...(q.comparison ? { comparison: q.comparison } : {}) },
     },
   };
+  return { answer, plan };
+}
+
+/**
+ * The position of a time:* label in a period starting on local day `start`: hours, days, weeks or months since
+ * the period's first bucket, counted on the local calendar (labels are local wall-clock times).
+ */
+export function timePosition(dimension: string, label: string, start: string): number {
+  const at = (s: string) => Date.parse(`${s.replace(' ', 'T')}${s.length === 10 ? 'T00:00:00' : ''}Z`);
+  switch (dimension) {
+    case 'time:hour': return Math.round((at(label) - at(start)) / 3_600_000);
+    case 'time:day': return Math.round((at(label) - at(start)) / DAY_MS);
+    case 'time:week': {
+      const monday = at(start) - ((new Date(at(start)).getUTCDay() + 6) % 7) * DAY_MS;
+      return Math.round((at(label) - monday) / (7 * DAY_MS));
+    }
+    default: return (Number(label.slice(0, 4)) - Number(start.slice(0, 4))) * 12 + Number(label.slice(5, 7)) - Number(start.slice(5, 7));
+  }
 }
 
 /** (current − previous) ÷ previous × 100, 2 decimals; null where the previous value is 0 or either is null. */

@@ -10,6 +10,7 @@ export { canonicalTimeZone, listSites, setSiteRetention, setSiteTimeZone, type S
 export { readPositions } from './partition-positions';
 export { insertDeadLetters, relayDeadLetters, type NewDeadLetter, type StoredDeadLetter } from './dead-letters';
 export { checkApiKey, createApiKey, keyCovers, KEY_MARKER, listApiKeys, revokeApiKey, revokeApiKeysNamed, type ApiKey, type KeyCheck, type NewKeyOptions } from './api-keys';
-export { namedSql, prepared } from './reporting-session';
+export { namedSql, prepared, tuneReportingSession } from './reporting-session';
 export { deleteSite, eraseVisitor, findErased, type ErasureSummary, type SiteDeletion, type TombstoneCheck } from './erasures';
 export { applyRetention, applyRetentionExclusively, withAdvisoryLock, type RetentionOptions, type SiteRetention } from './retention';
+export { buildQueryDay, buildStaleQueryDays, queryDaysValid, ROLLED_EVENT_DIMENSIONS, ROLLED_VISIT_DIMENSIONS, type QueryRollupSummary } from './query-rollups';

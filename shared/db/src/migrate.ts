@@ -6,6 +6,7 @@ import * as deadLetterOutbox from './migrations/004_dead_letter_outbox';
 import * as eventContext from './migrations/005_event_context';
 import * as visits from './migrations/006_visits';
 import * as dataLifecycle from './migrations/007_data_lifecycle';
+import * as queryRollups from './migrations/008_query_rollups';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -22,6 +23,7 @@ const migrations: Record<string, Migration> = {
   '005_event_context': eventContext,
   '006_visits': visits,
   '007_data_lifecycle': dataLifecycle,
+  '008_query_rollups': queryRollups,
 };
 
 const source: Knex.MigrationSource<string> = {
