@@ -141,6 +141,7 @@ describe('the dashboard in a real browser', () => {
       return (await w.page.textContent('#realtime')) === `${rt.body.visitors} visitors in the last 5 minutes` || undefined;
     }, { what: 'realtime visitors as the API counts them' });
     expect(await w.page.textContent('#data-as-of')).toMatch(/^data up to .+ \(Europe\/Berlin\)$/);
+    for (const [panel, tab] of [['sources', 'sources'], ['devices', 'devices']]) await showTab(w.page, panel!, tab!);
     await w.page.screenshot({ path: join(SCREENSHOTS, 'dashboard-desktop.png'), fullPage: true });
   }, 120_000);
 
