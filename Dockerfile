@@ -25,6 +25,8 @@ COPY ingest/ ingest/
 COPY consumer/ consumer/
 COPY reporting/ reporting/
 RUN node node_modules/typescript/bin/tsc -b
+# The dashboard's page and assets (esbuild + uPlot from the dev dependencies), served by reporting.
+RUN node reporting/dashboard/build.mjs
 
 # --- deps: production dependencies only (workspace packages are symlinks into /app) --------------
 FROM ${NODE_IMAGE} AS deps
@@ -61,6 +63,7 @@ COPY --from=build /app/consumer/package.json consumer/
 COPY --from=build /app/consumer/dist consumer/dist
 COPY --from=build /app/reporting/package.json reporting/
 COPY --from=build /app/reporting/dist reporting/dist
+COPY --from=build /app/reporting/dashboard/dist reporting/dashboard/dist
 # Shown by sitestream_build_info{commit}: docker compose build --build-arg GIT_COMMIT=$(git rev-parse --short HEAD)
 ARG GIT_COMMIT=unknown
 ENV GIT_COMMIT=${GIT_COMMIT}

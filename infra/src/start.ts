@@ -69,7 +69,7 @@ async function main(): Promise<void> {
     handleInput: false,
   });
   logger.info(
-    `Sitestream is up: ingest http://localhost:${config.INGEST_PORT}/event · stats http://localhost:${config.REPORTING_PORT}/stats · metrics http://127.0.0.1:${config.INGEST_MANAGEMENT_PORT}/metrics, :${config.REPORTING_MANAGEMENT_PORT}/metrics, :${config.CONSUMER_PORT}/metrics — Ctrl-C stops everything`,
+    `Sitestream is up: ingest http://localhost:${config.INGEST_PORT}/event · dashboard http://localhost:${config.REPORTING_PORT}/ · stats http://localhost:${config.REPORTING_PORT}/stats · metrics http://127.0.0.1:${config.INGEST_MANAGEMENT_PORT}/metrics, :${config.REPORTING_MANAGEMENT_PORT}/metrics, :${config.CONSUMER_PORT}/metrics — Ctrl-C stops everything`,
   );
   // Printed, not logged: the developer needs it on the terminal, and log pipelines must never carry keys.
   process.stdout.write(statsExample(developmentKey, config.REPORTING_PORT));

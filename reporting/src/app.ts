@@ -4,10 +4,13 @@ import type { Knex } from '@sitestream/db';
 import { createBaseApp, finishApp, mountOpsRoutes, openApiDocument, requestMetrics, type Config, type Lifecycle, type Logger } from '@sitestream/shared';
 import { authenticate } from './auth';
 import { AuthFailureCounter, KnownKeys } from './auth-failures';
+import { loadDashboardAssets } from './dashboard-assets';
+import { dashboardRoutes } from './dashboard.routes';
 import { keyRateLimit } from './key-rate-limit';
 import { keyConcurrency, RangeGate } from './query-limits';
 import { createReportingMetrics } from './reporting-metrics';
 import { queryRoutes } from './query/query.routes';
+import { sitesRoutes } from './sites.routes';
 import { statsRoutes } from './stats.routes';
 
 export interface ReportingDeps {
@@ -36,6 +39,9 @@ export function createReportingApp(deps: ReportingDeps): Express {
   const ranges = new RangeGate(deps.config.REPORTING_MAX_CONCURRENT_RANGES);
   app.use(statsRoutes({ db: deps.db, databaseUrl: deps.config.DATABASE_URL, metrics, guards, ranges }));
   app.use(queryRoutes({ db: deps.db, databaseUrl: deps.config.DATABASE_URL, metrics, guards, ranges }));
+  app.use(sitesRoutes({ db: deps.db, metrics, guards, keyMaxConcurrent: deps.config.REPORTING_KEY_MAX_CONCURRENT }));
+  // The analysts' page, built on the public API above only (reporting/dashboard).
+  app.use(dashboardRoutes(loadDashboardAssets()));
   finishApp(app, deps.logger);
   return app;
 }

@@ -93,6 +93,9 @@ export const Errors = {
   queryTimeout: (cause?: unknown) =>
     new AppError('QUERY_TIMEOUT', 503, 'the query took too long; ask for a shorter date range', { cause }),
   // The client went away before its body arrived: nobody reads the answer, but the log and metrics say why.
+  // Reporting's static dashboard (reporting/dashboard) is built by `npm run build`; a checkout without it still serves the API.
+  dashboardNotBuilt: () =>
+    new AppError('DASHBOARD_NOT_BUILT', 503, 'the dashboard is not built: run `npm run build` (npm start and npm test build it)'),
   requestAborted: () => new AppError('REQUEST_ABORTED', 400, 'request aborted'),
   // Any other 4xx a library raised while reading the request (a body that says gzip and is not, …).
   badRequest: (status: number, message: string) => new AppError('BAD_REQUEST', status, message),

@@ -1,4 +1,5 @@
 import { eventInputSchema, LIMITS } from './event-schema';
+import { dashboardPaths, dashboardSchemas } from './openapi-dashboard';
 
 /**
  * The public HTTP contract of ingest and reporting as one OpenAPI 3.1 document, served at /openapi.json.
@@ -256,6 +257,7 @@ const schemas = {
     required: ['visitors', 'data_as_of'],
     properties: { visitors: count, data_as_of: { type: ['string', 'null'], format: 'date-time' } },
   },
+  ...dashboardSchemas,
 };
 
 const ingestServers = [{ url: 'http://localhost:8000', description: 'ingest' }];
@@ -367,6 +369,7 @@ const paths = {
       },
     },
   },
+  ...dashboardPaths({ json, ref, retryAfter, queryParam, servers: reportingServers, siteIdMax: LIMITS.site_id }),
   '/openapi.json': {
     get: { summary: 'This document', operationId: 'getOpenApi', responses: { '200': json({ type: 'object' }, 'OpenAPI 3.1') } },
   },

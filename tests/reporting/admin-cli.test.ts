@@ -95,5 +95,6 @@ describe('admin CLI', () => {
     const check = await checkApiKey(database.db, second);
     expect(check.ok && check.key.siteIds).toBeNull();
     expect(statsExample(second, 8001)).toContain(`curl -H "Authorization: Bearer ${second}" "http://localhost:8001/stats?site_id=site-abc-123&date=2025-11-16"`);
+    expect(statsExample(second, 8001)).toContain('Dashboard: http://localhost:8001/ (sign in with the key above)');
   });
 });

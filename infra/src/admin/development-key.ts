@@ -12,11 +12,12 @@ export async function createDevelopmentKey(db: Knex): Promise<string> {
   return key;
 }
 
-/** The ready-to-paste example printed after start-up. */
+/** The ready-to-paste example and the dashboard's address, printed after start-up. */
 export function statsExample(key: string, reportingPort: number): string {
   return [
     'Development API key for /stats (every site, 30 days, replaced on the next npm start):',
     `  curl -H "Authorization: Bearer ${key}" "http://localhost:${reportingPort}/stats?site_id=site-abc-123&date=2025-11-16"`,
+    `Dashboard: http://localhost:${reportingPort}/ (sign in with the key above)`,
     '',
   ].join('\n');
 }
