@@ -259,12 +259,15 @@ describe('POST /api/v2/query equals the model', () => {
       await plan({ site_id: site, metrics: [...EVENT_METRICS, ...VISIT_METRICS], date_range: RANGE }, 'rollups');
       for (const d of rolled) await plan({ site_id: site, metrics: EVENT_METRICS, date_range: RANGE, dimensions: [d] }, 'rollups');
       for (const d of VISIT_DIMS) await plan({ site_id: site, metrics: [...VISIT_METRICS, 'visitors'], date_range: RANGE, dimensions: [d] }, 'rollups');
+      // Day, week and month buckets from the rows without a dimension (the dashboard's chart).
+      for (const d of ['time:day', 'time:week', 'time:month']) await plan({ site_id: site, metrics: [...EVENT_METRICS, ...VISIT_METRICS], date_range: RANGE, dimensions: [d] }, 'rollups');
       // One day (its stored visitors), the whole history, ordering and paging.
       for (const day of ['2025-10-31', '2025-11-02']) await plan({ site_id: site, metrics: ['visitors', 'visits', 'pageviews'], date_range: [day, day], dimensions: ['visit:source'] }, 'rollups');
       await plan({ site_id: site, metrics: ['visitors', 'bounce_rate'], date_range: ['2025-10-25', '2025-11-10'], dimensions: ['visit:entry_page'], order_by: [['bounce_rate', 'asc']], pagination: { limit: 3, offset: 2 } } as ModelQuery, 'rollups');
     }
     // What the rollups do not hold is read raw.
     await plan({ site_id: 'q-ny', metrics: ['visitors'], date_range: RANGE, dimensions: ['event:props:plan'] }, 'raw');
+    await plan({ site_id: 'q-ny', metrics: ['visitors'], date_range: ['2025-11-02', '2025-11-02'], dimensions: ['time:hour'] }, 'raw');
     await plan({ site_id: 'q-ny', metrics: ['visitors'], date_range: RANGE, dimensions: ['visit:source'], filters: [['is', 'visit:country', ['US']]] }, 'raw');
 
     // Late events on a rolled-up day: a new visitor, and one that becomes the first event of a stored visit

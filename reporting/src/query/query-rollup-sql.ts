@@ -5,15 +5,19 @@ import { Binds, finishQuery, type Period, type Statement } from './query-sql';
 
 /*
  * The same answer as query-sql.ts from the per-day rows of shared/db/src/query-rollups.ts, for the queries they
- * hold: no filter, at most one dimension, which is one the rows keep (not time:*, not event:props:*). The
+ * hold: no filter, at most one dimension, which is one the rows keep or a day or coarser time bucket of the
+ * rows without a dimension (not time:hour, not event:props:*). The
  * statement also answers `valid`: whether every day of the period is rolled up and still exact; when it is not,
  * the caller discards the answer and asks the raw tables (one statement, one snapshot: rows and check agree).
  */
 
+// Local days grouped into the buckets of query-sql.ts's time:* dimensions (same labels: the week's Monday).
+const TIME_BUCKETS: Record<string, string> = { 'time:day': 'day', 'time:week': 'week', 'time:month': 'month' };
+
 export function rollupCovers(q: QueryParams): boolean {
   if (q.filters.length > 0 || q.dimensions.length > 1) return false;
   const d = q.dimensions[0];
-  return d === undefined || d in ROLLED_VISIT_DIMENSIONS || d in ROLLED_EVENT_DIMENSIONS;
+  return d === undefined || d in ROLLED_VISIT_DIMENSIONS || d in ROLLED_EVENT_DIMENSIONS || d in TIME_BUCKETS;
 }
 
 export function buildRollupQuery(q: QueryParams, site: string, tzName: string, period: Period, page: { limit: number; offset: number } | undefined): Statement {
@@ -22,19 +26,23 @@ export function buildRollupQuery(q: QueryParams, site: string, tzName: string, p
   const siteP = binds.add(site, 'text');
   const from = binds.add(period.from, 'date');
   const to = binds.add(period.to, 'date');
-  const dimension = binds.add(q.dimensions[0] ?? '', 'text');
+  // A time bucket groups the rows without a dimension (one per local day) by their day.
+  const bucket = TIME_BUCKETS[q.dimensions[0] ?? ''];
+  const dimension = binds.add(bucket ? '' : q.dimensions[0] ?? '', 'text');
   const grouped = q.dimensions.length > 0;
+  const value = bucket ? `to_char(date_trunc('${bucket}', day::timestamp), 'YYYY-MM-DD')` : 'value';
   // One day's visitors are stored; several days' are the union of the days' visitor sets (exact).
-  const visitors = !q.metrics.includes('visitors') ? '0' : period.from === period.to ? 'sum(visitors)' : 'analytics.icount(analytics.uid_union(uids))';
+  const oneDay = period.from === period.to || bucket === 'day';
+  const visitors = !q.metrics.includes('visitors') ? '0' : oneDay ? 'sum(visitors)' : 'analytics.icount(analytics.uid_union(uids))';
   // Read separately by each side (not one shared CTE, which would be materialized with every visitor set).
   const rows = `analytics.query_daily WHERE site_id = ${siteP} AND dimension = ${dimension} AND day BETWEEN ${from} AND ${to}`;
   const ctes = [
     // A value is a row of event metrics where it has events, of visit metrics where visits start (as the raw
     // query's two sides); without a dimension, one row each, zeros included.
-    `ea AS (SELECT ${[...(grouped ? ['value AS d0'] : []), `coalesce(${visitors}, 0) AS visitors`, 'coalesce(sum(pageviews), 0) AS pageviews', 'coalesce(sum(events), 0) AS events'].join(', ')}
-            FROM ${rows} ${grouped ? 'AND events > 0 GROUP BY value' : ''})`,
-    `va AS (SELECT ${[...(grouped ? ['value AS d0'] : []), 'coalesce(sum(visits), 0) AS visits', 'coalesce(sum(bounces), 0) AS bounces', 'coalesce(sum(views), 0) AS views', 'coalesce(sum(duration_us), 0) AS duration_us'].join(', ')}
-            FROM ${rows} ${grouped ? 'AND visits > 0 GROUP BY value' : ''})`,
+    `ea AS (SELECT ${[...(grouped ? [`${value} AS d0`] : []), `coalesce(${visitors}, 0) AS visitors`, 'coalesce(sum(pageviews), 0) AS pageviews', 'coalesce(sum(events), 0) AS events'].join(', ')}
+            FROM ${rows} ${grouped ? 'AND events > 0 GROUP BY d0' : ''})`,
+    `va AS (SELECT ${[...(grouped ? [`${value} AS d0`] : []), 'coalesce(sum(visits), 0) AS visits', 'coalesce(sum(bounces), 0) AS bounces', 'coalesce(sum(views), 0) AS views', 'coalesce(sum(duration_us), 0) AS duration_us'].join(', ')}
+            FROM ${rows} ${grouped ? 'AND visits > 0 GROUP BY d0' : ''})`,
   ];
   const has = { events: q.metrics.some(isEventMetric), visits: q.metrics.some(isVisitMetric) };
   return finishQuery(q, binds, tz, ctes, has, page, [`${queryDaysValid(siteP, from, to, tz)} AS valid`]);
