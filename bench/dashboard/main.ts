@@ -85,6 +85,8 @@ async function main(): Promise<void> {
       const page = await context.newPage();
       const errors: string[] = [];
       page.on('console', (m) => m.type() === 'error' && errors.push(m.text()));
+      // Which call failed, and how (the console names neither).
+      page.on('response', (r) => { if (r.status() >= 400) void r.text().then((t) => errors.push(`${r.status()} ${r.request().method()} ${new URL(r.url()).pathname} ${r.request().postData() ?? ''} → ${t.slice(0, 200)}`)).catch(() => undefined); });
       await page.goto(`${base}/?site=${encodeURIComponent(values.site)}&range=custom&from=${facts.first}&to=${to}`);
       await page.locator('html[data-bench-done]').waitFor({ state: 'attached', timeout: 120_000 });
       const m = await page.evaluate<Load>(MEASURE);

@@ -259,6 +259,11 @@ describe('POST /api/v2/query equals the model', () => {
       await plan({ site_id: site, metrics: [...EVENT_METRICS, ...VISIT_METRICS], date_range: RANGE }, 'rollups');
       for (const d of rolled) await plan({ site_id: site, metrics: EVENT_METRICS, date_range: RANGE, dimensions: [d] }, 'rollups');
       for (const d of VISIT_DIMS) await plan({ site_id: site, metrics: [...VISIT_METRICS, 'visitors'], date_range: RANGE, dimensions: [d] }, 'rollups');
+      // Filters on the dimension grouped by keep or drop whole rows.
+      await plan({ site_id: site, metrics: EVENT_METRICS, date_range: RANGE, dimensions: ['event:name'], filters: [['is_not', 'event:name', ['page_view']]] }, 'rollups');
+      await plan({ site_id: site, metrics: EVENT_METRICS, date_range: RANGE, dimensions: ['event:page'], filters: [['contains_not', 'event:page', ['/a', '/b']]] }, 'rollups');
+      await plan({ site_id: site, metrics: [...VISIT_METRICS, 'visitors'], date_range: RANGE, dimensions: ['visit:source'], filters: [['contains', 'visit:source', ['o', 'e']], ['is_not', 'visit:source', ['Direct / None']]] }, 'rollups');
+      await plan({ site_id: site, metrics: ['visitors', 'visits'], date_range: RANGE, dimensions: ['visit:country'], filters: [['is', 'visit:country', [NOT_SET, 'DE']]] }, 'rollups');
       // Day, week and month buckets from the rows without a dimension (the dashboard's chart).
       for (const d of ['time:day', 'time:week', 'time:month']) await plan({ site_id: site, metrics: [...EVENT_METRICS, ...VISIT_METRICS], date_range: RANGE, dimensions: [d] }, 'rollups');
       // One day (its stored visitors), the whole history, ordering and paging.

@@ -1,13 +1,12 @@
 import { queryDaysValid, ROLLED_EVENT_DIMENSIONS, ROLLED_VISIT_DIMENSIONS } from '@sitestream/db';
 import type { QueryParams } from './query-params';
 import { isEventMetric, isVisitMetric } from './query-params';
-import { Binds, finishQuery, type Period, type Statement } from './query-sql';
+import { Binds, finishQuery, shownFilterSql, type Period, type Statement } from './query-sql';
 
 /*
  * The same answer as query-sql.ts from the per-day rows of shared/db/src/query-rollups.ts, for the queries they
- * hold: no filter, at most one dimension, which is one the rows keep or a day or coarser time bucket of the
- * rows without a dimension (not time:hour, not event:props:*). The
- * statement also answers `valid`: whether every day of the period is rolled up and still exact; when it is not,
+ * hold: at most one dimension, filtered by nothing but itself, which is one the rows keep (not event:props:*)
+ * or a day or coarser time bucket of the rows without a dimension (not time:hour). The statement also answers `valid`: whether every day of the period is rolled up and still exact; when it is not,
  * the caller discards the answer and asks the raw tables (one statement, one snapshot: rows and check agree).
  */
 
@@ -15,9 +14,13 @@ import { Binds, finishQuery, type Period, type Statement } from './query-sql';
 const TIME_BUCKETS: Record<string, string> = { 'time:day': 'day', 'time:week': 'week', 'time:month': 'month' };
 
 export function rollupCovers(q: QueryParams): boolean {
-  if (q.filters.length > 0 || q.dimensions.length > 1) return false;
+  if (q.dimensions.length > 1) return false;
   const d = q.dimensions[0];
-  return d === undefined || d in ROLLED_VISIT_DIMENSIONS || d in ROLLED_EVENT_DIMENSIONS || d in TIME_BUCKETS;
+  if (d === undefined) return q.filters.length === 0;
+  // A filter on the dimension grouped by keeps or drops whole rows: an event (or visit) has one value of it, and
+  // passes exactly when that value does (the dashboard's "custom events": event:name is_not page_view).
+  if (d in ROLLED_VISIT_DIMENSIONS || d in ROLLED_EVENT_DIMENSIONS) return q.filters.every((f) => f.dimension === d);
+  return d in TIME_BUCKETS && q.filters.length === 0;
 }
 
 export function buildRollupQuery(q: QueryParams, site: string, tzName: string, period: Period, page: { limit: number; offset: number } | undefined): Statement {
@@ -35,7 +38,8 @@ export function buildRollupQuery(q: QueryParams, site: string, tzName: string, p
   const oneDay = period.from === period.to || bucket === 'day';
   const visitors = !q.metrics.includes('visitors') ? '0' : oneDay ? 'sum(visitors)' : 'analytics.icount(analytics.uid_union(uids))';
   // Read separately by each side (not one shared CTE, which would be materialized with every visitor set).
-  const rows = `analytics.query_daily WHERE site_id = ${siteP} AND dimension = ${dimension} AND day BETWEEN ${from} AND ${to}`;
+  const kept = q.filters.map((f) => ` AND ${shownFilterSql(f, 'value', binds)}`).join('');
+  const rows = `analytics.query_daily WHERE site_id = ${siteP} AND dimension = ${dimension} AND day BETWEEN ${from} AND ${to}${kept}`;
   const ctes = [
     // A value is a row of event metrics where it has events, of visit metrics where visits start (as the raw
     // query's two sides); without a dimension, one row each, zeros included.

@@ -65,7 +65,11 @@ function dimensionSql(d: string, binds: Binds, tz: string, time: string): string
 }
 
 function filterSql(f: Filter, binds: Binds, tz: string): string {
-  const shown = dimensionSql(f.dimension, binds, tz, 'NULL');
+  return shownFilterSql(f, dimensionSql(f.dimension, binds, tz, 'NULL'), binds);
+}
+
+/** The filter `f` on `shown`, an expression of the dimension's shown value (also a rollup row's `value`). */
+export function shownFilterSql(f: Filter, shown: string, binds: Binds): string {
   // Every bound value is used by the text (an unused parameter has no type). One value (the usual case) is
   // tested directly: the EXISTS form runs a function scan per row.
   const single = f.values.length === 1;
