@@ -126,7 +126,7 @@ export function queryApiPaths({ json, ref, retryAfter, queryParam, reportingServ
         requestBody: { required: true, content: { 'application/json': { schema: ref('QueryRequest') } } },
         responses: {
           '200': json(ref('QueryAnswer'), 'the rows of one page', {
-            'Sitestream-Query-Plan': { description: 'where the answer was read: rollups (per-day rows, exact) or raw (events and visits)', schema: { enum: ['rollups', 'raw'] } },
+            'Sitestream-Query-Plan': { description: 'where the answer was read: rollups (per-day breakdowns, exact), facts (per-day facts, exact) or raw (events and visits)', schema: { enum: ['rollups', 'facts', 'raw'] } },
           }),
           '400': json(ref('Error'), 'INVALID_QUERY (every problem named in details), UNSUPPORTED_COMBINATION, or INVALID_JSON'),
           '401': json(ref('Error'), 'UNAUTHORIZED', { 'WWW-Authenticate': { schema: { type: 'string' } } }),

@@ -246,10 +246,10 @@ describe('POST /api/v2/query equals the model', () => {
     }
     expect((await ask(q)).status).toBe(200);
   }, 30_000);
-  it('the per-day rollups answer as the model; a late event sends its days back to the raw tables until rebuilt', async () => {
+  it('the per-day rollups and facts answer as the model; a late event sends its days back to the raw tables until rebuilt', async () => {
     const built = await buildStaleQueryDays(pipeline.db);
     expect(built.days).toBeGreaterThan(10);
-    const plan = async (q: ModelQuery, expected: 'rollups' | 'raw', all = events) => {
+    const plan = async (q: ModelQuery, expected: 'rollups' | 'facts' | 'raw', all = events) => {
       const r = await ask(q);
       expect({ q, status: r.status, plan: r.headers.get('sitestream-query-plan') }).toStrictEqual({ q, status: 200, plan: expected });
       expect({ q, rows: r.body.results }).toStrictEqual({ q, rows: modelPage(all, q) });
@@ -270,10 +270,29 @@ describe('POST /api/v2/query equals the model', () => {
       for (const day of ['2025-10-31', '2025-11-02']) await plan({ site_id: site, metrics: ['visitors', 'visits', 'pageviews'], date_range: [day, day], dimensions: ['visit:source'] }, 'rollups');
       await plan({ site_id: site, metrics: ['visitors', 'bounce_rate'], date_range: ['2025-10-25', '2025-11-10'], dimensions: ['visit:entry_page'], order_by: [['bounce_rate', 'asc']], pagination: { limit: 3, offset: 2 } } as ModelQuery, 'rollups');
     }
-    // What the rollups do not hold is read raw.
+    // Event metrics with other filters, several dimensions or hours: from the per-day facts.
+    const factFilters: [string, string, string[]][] = [
+      ['is', 'visit:country', ['US', 'DE']], ['is_not', 'visit:country', ['US']], ['is', 'visit:country', [NOT_SET]],
+      ['is', 'visit:source', [DIRECT]], ['contains', 'event:page', ['/blog']], ['contains_not', 'event:page', ['/blog', 'Doc']],
+      ['contains', 'visit:utm_campaign', ['sale', 'bra']], ['is_not', 'event:hostname', [NOT_SET]], ['contains', 'visit:referrer', ['.com']],
+      ['is', 'visit:entry_page', ['/']], ['contains_not', 'visit:exit_page', ['/pricing']], ['is', 'event:name', ['signup', 'page_view']],
+    ];
+    for (const site of SITES) {
+      for (const f of factFilters) {
+        // A filter on the dimension grouped by alone is the breakdowns' (above).
+        await plan({ site_id: site, metrics: EVENT_METRICS, date_range: RANGE, dimensions: ['visit:source'], filters: [f] }, f[1] === 'visit:source' ? 'rollups' : 'facts');
+        await plan({ site_id: site, metrics: ['pageviews', 'visitors'], date_range: RANGE, dimensions: ['event:page', 'visit:browser'], filters: [f, ['is_not', 'visit:device', ['Tablet']]] }, 'facts');
+      }
+      for (const d of [...TIME_DIMS, 'visit:os', 'event:hostname']) {
+        await plan({ site_id: site, metrics: ['events', 'visitors'], date_range: RANGE, dimensions: [d, 'event:name'], filters: [['contains', 'event:page', ['/']]] }, 'facts');
+      }
+      await plan({ site_id: site, metrics: ['pageviews'], date_range: RANGE, filters: [['is', 'visit:country', ['DE']], ['contains', 'event:page', ['/blog']]] }, 'facts');
+      await plan({ site_id: site, metrics: ['visitors'], date_range: ['2025-11-02', '2025-11-02'], dimensions: ['time:hour'] }, 'facts');
+    }
+    // What neither holds is read raw: props, and visit metrics with filters on other dimensions.
     await plan({ site_id: 'q-ny', metrics: ['visitors'], date_range: RANGE, dimensions: ['event:props:plan'] }, 'raw');
-    await plan({ site_id: 'q-ny', metrics: ['visitors'], date_range: ['2025-11-02', '2025-11-02'], dimensions: ['time:hour'] }, 'raw');
-    await plan({ site_id: 'q-ny', metrics: ['visitors'], date_range: RANGE, dimensions: ['visit:source'], filters: [['is', 'visit:country', ['US']]] }, 'raw');
+    await plan({ site_id: 'q-ny', metrics: ['visitors'], date_range: RANGE, dimensions: ['visit:source'], filters: [['is', 'event:props:plan', ['pro']]] }, 'raw');
+    await plan({ site_id: 'q-ny', metrics: ['visitors', 'visits'], date_range: RANGE, dimensions: ['visit:source'], filters: [['is', 'visit:country', ['US']]] }, 'raw');
 
     // Late events on a rolled-up day: a new visitor, and one that becomes the first event of a stored visit
     // (so that visit's attributes, and every later event's visit:* values, change).
@@ -293,9 +312,13 @@ describe('POST /api/v2/query equals the model', () => {
     const withLate = [...events, ...late];
     const q: ModelQuery = { site_id: 'q-utc', metrics: ['visitors', 'pageviews', 'visits'], date_range: RANGE, dimensions: ['visit:source'] };
     expect(modelPage(withLate, q)).not.toStrictEqual(modelPage(events, q));
+    const filtered: ModelQuery = { site_id: 'q-utc', metrics: ['visitors', 'pageviews'], date_range: RANGE, dimensions: ['visit:source'], filters: [['is_not', 'event:page', ['/nothing']]] };
+    expect(modelPage(withLate, filtered)).not.toStrictEqual(modelPage(events, filtered));
     await plan(q, 'raw', withLate);
+    await plan(filtered, 'raw', withLate);
     expect((await buildStaleQueryDays(pipeline.db)).days).toBeGreaterThan(0);
     await plan(q, 'rollups', withLate);
+    await plan(filtered, 'facts', withLate);
     await plan({ ...q, dimensions: ['visit:entry_page'] }, 'rollups', withLate);
     events = withLate;
   }, 180_000);

@@ -11,7 +11,8 @@ import { waitFor } from '../helpers/wait-for';
  * POST /api/v2/query is held to /stats' rules: queries over more than one day share the process's range gate
  * (past REPORTING_MAX_CONCURRENT_RANGES: 503 BUSY) while one-day queries still find a connection, and a client
  * that disconnects stops its query. "Slow" is made certain: the test locks analytics.visits, which a filtered
- * query reads and the one-day answer from the per-day rows does not.
+ * query of visit metrics reads (the per-day facts hold event metrics only) and the one-day answer from the per-day
+ * rows does not.
  */
 describe('the query API between clients', () => {
   let database: TestDatabase;
@@ -19,7 +20,7 @@ describe('the query API between clients', () => {
   let config: Config;
   const keys: string[] = [];
   const bearer = (key: string) => ({ authorization: `Bearer ${key}` });
-  const RANGE = { site_id: 'site-a', metrics: ['visitors'], date_range: ['2025-11-16', '2025-11-17'], dimensions: ['visit:source'], filters: [['is', 'visit:country', ['DE']]] };
+  const RANGE = { site_id: 'site-a', metrics: ['visitors', 'visits'], date_range: ['2025-11-16', '2025-11-17'], dimensions: ['visit:source'], filters: [['is', 'visit:country', ['DE']]] };
   const DAY = { site_id: 'site-a', metrics: ['visitors', 'pageviews'], date_range: ['2025-11-16', '2025-11-16'], dimensions: ['event:page'] };
   const ask = (body: unknown, key: string, signal?: AbortSignal) =>
     fetch(`${reporting.url}/api/v2/query`, { method: 'POST', headers: { ...bearer(key), 'content-type': 'application/json' }, body: JSON.stringify(body), signal });

@@ -1,3 +1,4 @@
+import { DIRECT, NOT_SET } from '@sitestream/db';
 import { isEventMetric, isVisitMetric, PROPS_PREFIX, type Filter, type QueryParams } from './query-params';
 
 /*
@@ -11,8 +12,6 @@ import { isEventMetric, isVisitMetric, PROPS_PREFIX, type Filter, type QueryPara
  * passing event, grouped by the visit's values and its start time.
  */
 
-export const NOT_SET = '(not set)';
-export const DIRECT = 'Direct / None';
 
 /** The visit's column behind each visit:* dimension; shown as NOT_SET (DIRECT for the source) when absent. */
 const VISIT_COLUMNS: Record<string, string> = {

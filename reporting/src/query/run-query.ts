@@ -1,5 +1,6 @@
 import { tuneReportingSession, type Knex } from '@sitestream/db';
 import type { QueryParams } from './query-params';
+import { buildFactsQuery, factsCover } from './query-facts-sql';
 import { buildRollupQuery, rollupCovers } from './query-rollup-sql';
 import { buildQuery, type Period, type Statement } from './query-sql';
 
@@ -70,14 +71,23 @@ interface Page {
   valid?: boolean;
 }
 
-/** Where an answer was read: the per-day rollups (every day of every period still exact there) or the raw tables. */
-export type QueryPlan = 'rollups' | 'raw';
+/**
+ * Where an answer was read: the per-day breakdowns (rollups) or the per-day facts (facts) — every day of every
+ * period still exact there — or the raw tables.
+ */
+export type QueryPlan = 'rollups' | 'facts' | 'raw';
 
-/** One period's page: from the rollups when they hold the query and are exact for it, else from the raw tables. */
+/**
+ * One period's page: from the per-day breakdowns when they hold the query (the fewest rows), else from the facts
+ * when they do, in either case only when exact for the period; else from the raw tables.
+ */
 async function readPeriod(db: Knex, q: QueryParams, site: string, tz: string, period: Period, page: { limit: number; offset: number } | undefined): Promise<{ page: Page; plan: QueryPlan }> {
   if (rollupCovers(q)) {
     const [rolled] = await runStatement<Page>(db, buildRollupQuery(q, site, tz, period, page));
     if (rolled!.valid) return { page: rolled!, plan: 'rollups' };
+  } else if (factsCover(q)) {
+    const [facts] = await runStatement<Page>(db, buildFactsQuery(q, site, tz, period, page));
+    if (facts!.valid) return { page: facts!, plan: 'facts' };
   }
   const [raw] = await runStatement<Page>(db, buildQuery(q, site, tz, period, page));
   return { page: raw!, plan: 'raw' };
@@ -105,7 +115,7 @@ export async function runQuery(db: Knex, q: QueryParams, dataSite: string): Prom
     meta.comparison_date_range = [previous.from, previous.to];
     const prior = await readPeriod(db, q, dataSite, site!.time_zone, previous, undefined);
     const before = prior.page;
-    if (prior.plan === 'raw') plan = 'raw';
+    if (prior.plan !== plan) plan = prior.plan === 'raw' || plan === 'raw' ? 'raw' : 'facts';
     // Time buckets are matched by their position in their own period (the first day with the first day, …).
     const keyOf = (dims: string[], start: string) => JSON.stringify(dims.map((v, i) => (q.dimensions[i]!.startsWith('time:') ? timePosition(q.dimensions[i]!, v, start) : v)));
     const byKey = new Map(before.rows.map((r) => [keyOf(dimsOf(r), previous.from), metricsOf(r)]));

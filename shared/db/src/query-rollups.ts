@@ -1,5 +1,6 @@
 import type { Knex } from './connection';
-import { VISIT_ATTRIBUTES } from './visit-attributes';
+import { ROLLED_EVENT_DIMENSIONS, ROLLED_VISIT_DIMENSIONS, shownSql } from './query-dimensions';
+import { FACTS_NOT_NULL, insertFacts, insertQueryStrings } from './query-facts';
 
 /*
  * Per-day breakdowns for the query API (migration 008), built by a background job for closed days — never in the
@@ -13,24 +14,8 @@ import { VISIT_ATTRIBUTES } from './visit-attributes';
  * to at build time, in the same zone, with no erasure since: the check is part of every read (queryDayValidity).
  */
 
-export const NOT_SET = '(not set)';
-export const DIRECT = 'Direct / None';
-
-/** The visit:* dimensions the rows hold, and the visits column behind each. */
-export const ROLLED_VISIT_DIMENSIONS: Record<string, string> = {
-  ...Object.fromEntries(VISIT_ATTRIBUTES.filter((a) => a !== 'hostname').map((a) => [`visit:${a}`, a])),
-  'visit:entry_page': 'entry_path',
-  'visit:exit_page': 'exit_path',
-};
-export const ROLLED_EVENT_DIMENSIONS: Record<string, string> = {
-  'event:page': 'path',
-  'event:name': 'event_type',
-  'event:hostname': `coalesce(hostname::text, '${NOT_SET}')`,
-};
-
-const shown = (dimension: string, column: string) => `coalesce(${column}::text, '${dimension === 'visit:source' ? DIRECT : NOT_SET}')`;
 const visitValues = (alias: string) =>
-  [`('', '')`, ...Object.entries(ROLLED_VISIT_DIMENSIONS).map(([d, c]) => `('${d}', ${shown(d, `${alias}.${c}`)})`)].join(', ');
+  [`('', '')`, ...Object.keys(ROLLED_VISIT_DIMENSIONS).map((d) => `('${d}', ${shownSql(d, alias)})`)].join(', ');
 
 export interface QueryRollupSummary {
   days: number;
@@ -57,10 +42,14 @@ export async function buildQueryDay(db: Knex, siteId: string, day: string): Prom
          WHERE NOT EXISTS (SELECT 1 FROM analytics.query_user_ids q WHERE q.site_id = :site AND q.user_hash = u.h)`,
         { site: siteId, day, tz },
       );
+      await insertQueryStrings(trx, { site: siteId }, dayEventsSql(), { site: siteId, day, tz });
     });
-    const rows = await db.transaction(async (trx) => buildRows(trx, siteId, day), { isolationLevel: 'repeatable read' });
+    const rows = await db.transaction(async (trx) => buildRows(trx, siteId, day), { isolationLevel: 'repeatable read' }).catch((error: { code?: string }) => {
+      if (error.code === FACTS_NOT_NULL) return undefined;
+      throw error;
+    });
     if (rows !== undefined) return rows;
-    if (attempt >= 3) throw new Error(`query rollups for ${siteId} ${day}: visitors kept arriving without an id`);
+    if (attempt >= 3) throw new Error(`query rollups for ${siteId} ${day}: visitors or values kept arriving without an id`);
   }
 }
 
@@ -69,23 +58,28 @@ async function zoneOf(trx: Knex.Transaction, siteId: string): Promise<string> {
   return r.rows[0]!.tz;
 }
 
-/** The rows of one day in the caller's snapshot; undefined when a visitor of the day has no integer yet. */
-async function buildRows(trx: Knex.Transaction, siteId: string, day: string): Promise<number | undefined> {
-  await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`query-rollups:${siteId}`]);
-  const tz = await zoneOf(trx, siteId);
-  const p = { site: siteId, day, tz };
+/**
+ * The local day's events (bindings :site, :day, :tz), each with its visit: the last visit of its visitor starting
+ * at or before it (visits never overlap), kept when it reaches the event — the raw query's join — and its local hour.
+ */
+function dayEventsSql(): string {
   const attributes = [...new Set(Object.values(ROLLED_VISIT_DIMENSIONS))].map((c) => `v.${c}`).join(', ');
-  // Each event with its visit: the last visit of its visitor starting at or before it (visits never overlap),
-  // kept when it reaches the event — the raw query's join.
-  await trx.raw(
-    `CREATE TEMP TABLE qr_events ON COMMIT DROP AS
-     SELECT e.user_id, e.event_type, e.path, e.hostname, v.started_at AS visit_start, v.ended_at AS visit_end, ${attributes}
+  return `SELECT e.user_id, e.event_type, e.path, e.hostname, extract(hour FROM e."timestamp" AT TIME ZONE :tz)::smallint AS hour,
+            v.started_at AS visit_start, v.ended_at AS visit_end, ${attributes}
      FROM analytics.website_events e
      JOIN LATERAL (SELECT * FROM analytics.visits v WHERE v.site_id = e.site_id AND v.user_id = e.user_id AND v.started_at <= e."timestamp"
                    ORDER BY v.started_at DESC LIMIT 1) v ON v.ended_at >= e."timestamp"
-     WHERE e.site_id = :site AND e."timestamp" >= (:day::date)::timestamp AT TIME ZONE :tz AND e."timestamp" < (:day::date + 1)::timestamp AT TIME ZONE :tz`,
-    p,
-  );
+     WHERE e.site_id = :site AND e."timestamp" >= (:day::date)::timestamp AT TIME ZONE :tz AND e."timestamp" < (:day::date + 1)::timestamp AT TIME ZONE :tz`;
+}
+
+/** The rows of one day in the caller's snapshot; undefined when a visitor of the day has no integer yet. */
+async function buildRows(trx: Knex.Transaction, siteId: string, day: string): Promise<number | undefined> {
+  await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`query-rollups:${siteId}`]);
+  // The groupings below hash a day's events (500k for a big site): in memory rather than spilled to disk.
+  await trx.raw("SET LOCAL work_mem = '256MB'");
+  const tz = await zoneOf(trx, siteId);
+  const p = { site: siteId, day, tz };
+  await trx.raw(`CREATE TEMP TABLE qr_events ON COMMIT DROP AS ${dayEventsSql()}`, p);
   await trx.raw(
     `CREATE TEMP TABLE qr_users ON COMMIT DROP AS
      SELECT u.user_id, q.uid FROM (SELECT DISTINCT user_id FROM qr_events) u CROSS JOIN analytics.visitor_hash_key k
@@ -110,7 +104,7 @@ async function buildRows(trx: Knex.Transaction, siteId: string, day: string): Pr
      by_event_value AS (
        SELECT d.dimension, d.value, u.uid, count(*) FILTER (WHERE e.event_type = 'page_view') AS pv, count(*) AS n
        FROM qr_events e JOIN qr_users u USING (user_id),
-            LATERAL (VALUES ${Object.entries(ROLLED_EVENT_DIMENSIONS).map(([d, c]) => `('${d}', ${c.startsWith('coalesce') ? c.replace('hostname', 'e.hostname') : `e.${c}::text`})`).join(', ')}) d(dimension, value)
+            LATERAL (VALUES ${Object.keys(ROLLED_EVENT_DIMENSIONS).map((d) => `('${d}', ${shownSql(d, 'e')})`).join(', ')}) d(dimension, value)
        GROUP BY 1, 2, 3
      ),
      events_part AS (
@@ -130,30 +124,31 @@ async function buildRows(trx: Knex.Transaction, siteId: string, day: string): Pr
      FROM events_part a FULL JOIN visits_part c ON c.dimension = a.dimension AND c.value = a.value`,
     p,
   );
+  const facts = await insertFacts(trx, p);
   // The days a late event would have to land on to change any of these visits (or join one): ±30 minutes.
   await trx.raw(
-    `INSERT INTO analytics.query_days (site_id, day, time_zone, built_at, window_from, window_to, window_events)
+    `INSERT INTO analytics.query_days (site_id, day, time_zone, built_at, window_from, window_to, window_events, facts)
      SELECT :site, :day::date, :tz, now(), w.f, w.t,
-            (SELECT coalesce(sum(events), 0) FROM analytics.daily_event_counts c WHERE c.site_id = :site AND c.day BETWEEN w.f AND w.t)
+            (SELECT coalesce(sum(events), 0) FROM analytics.daily_event_counts c WHERE c.site_id = :site AND c.day BETWEEN w.f AND w.t), true
      FROM (SELECT least(:day::date, ((min(s) - interval '30 minutes') AT TIME ZONE :tz)::date) AS f,
                   greatest(:day::date, ((max(e) + interval '30 minutes') AT TIME ZONE :tz)::date) AS t
            FROM (SELECT visit_start AS s, visit_end AS e FROM qr_events
                  UNION ALL SELECT started_at, ended_at FROM analytics.visits WHERE site_id = :site AND day = :day::date) x) w
      ON CONFLICT (site_id, day) DO UPDATE SET time_zone = excluded.time_zone, built_at = excluded.built_at,
-       window_from = excluded.window_from, window_to = excluded.window_to, window_events = excluded.window_events`,
+       window_from = excluded.window_from, window_to = excluded.window_to, window_events = excluded.window_events, facts = true`,
     p,
   );
-  return inserted.rowCount;
+  return inserted.rowCount + facts;
 }
 
 /**
- * SQL for "every local day from..to of site is rolled up and still exact in zone tz, or has no event at all and no
+ * SQL for "every local day from..to of site is rolled up (with its facts when `needs.facts`) and still exact in zone tz, or has no event at all and no
  * rows left over (such a day adds nothing)"; its arguments are bound expressions ($n) of the caller's statement.
  */
-export function queryDaysValid(site: string, from: string, to: string, tz: string): string {
+export function queryDaysValid(site: string, from: string, to: string, tz: string, needs: { facts?: boolean } = {}): string {
   return `(SELECT coalesce(bool_and(
        EXISTS (SELECT 1 FROM analytics.query_days qd
-               WHERE qd.site_id = ${site} AND qd.day = g.day AND qd.time_zone = ${tz}
+               WHERE qd.site_id = ${site} AND qd.day = g.day AND qd.time_zone = ${tz}${needs.facts ? ' AND qd.facts' : ''}
                  AND NOT EXISTS (SELECT 1 FROM analytics.erasures x WHERE x.site_id = ${site} AND x.erased_at > qd.built_at - interval '5 minutes')
                  AND qd.window_events = (SELECT coalesce(sum(c.events), 0) FROM analytics.daily_event_counts c
                                          WHERE c.site_id = ${site} AND c.day BETWEEN qd.window_from AND qd.window_to))
@@ -173,7 +168,7 @@ export async function buildStaleQueryDays(db: Knex, options: { siteId?: string; 
      LEFT JOIN analytics.sites s ON s.site_id = c.site_id
      LEFT JOIN analytics.query_days qd ON qd.site_id = c.site_id AND qd.day = c.day
      WHERE c.day < (now() AT TIME ZONE coalesce(s.time_zone, 'UTC'))::date
-       AND (qd.site_id IS NULL OR qd.time_zone <> coalesce(s.time_zone, 'UTC') OR qd.window_events <>
+       AND (qd.site_id IS NULL OR NOT qd.facts OR qd.time_zone <> coalesce(s.time_zone, 'UTC') OR qd.window_events <>
             (SELECT coalesce(sum(x.events), 0) FROM analytics.daily_event_counts x WHERE x.site_id = c.site_id AND x.day BETWEEN qd.window_from AND qd.window_to)
             OR EXISTS (SELECT 1 FROM analytics.erasures e WHERE e.site_id = c.site_id AND e.erased_at > qd.built_at - interval '5 minutes'))
      ORDER BY c.day, c.site_id LIMIT :limit::int`,
@@ -183,8 +178,9 @@ export async function buildStaleQueryDays(db: Knex, options: { siteId?: string; 
   await db.raw(
     `WITH gone AS (DELETE FROM analytics.query_days qd WHERE (:site::text IS NULL OR qd.site_id = :site::text)
        AND NOT EXISTS (SELECT 1 FROM analytics.daily_event_counts c WHERE c.site_id = qd.site_id AND c.day = qd.day AND c.events > 0)
-       RETURNING site_id, day)
-     DELETE FROM analytics.query_daily d USING gone WHERE d.site_id = gone.site_id AND d.day = gone.day`,
+       RETURNING site_id, day),
+     daily AS (DELETE FROM analytics.query_daily d USING gone WHERE d.site_id = gone.site_id AND d.day = gone.day)
+     DELETE FROM analytics.query_facts f USING gone WHERE f.site_id = gone.site_id AND f.day = gone.day`,
     { site: options.siteId ?? null },
   );
   const summary = { days: 0, rows: 0 };

@@ -1,0 +1,53 @@
+import { FACT_COLUMNS, queryDaysValid } from '@sitestream/db';
+import type { QueryParams } from './query-params';
+import { isEventMetric } from './query-params';
+import { Binds, finishQuery, shownFilterSql, type Period, type Statement } from './query-sql';
+
+/*
+ * The same answer as query-sql.ts from the per-day facts of shared/db/src/query-facts.ts, for event metrics with
+ * any filters and dimensions the facts keep (every event:* and visit:* dimension but event:props:*, and time:*
+ * from the local day and hour). A filter becomes the set of the site's string integers whose shown value passes
+ * it — the same test, on the same shown values, as the raw query's (shownFilterSql). Like query-rollup-sql.ts the
+ * statement also answers `valid`: whether every day of the period has facts that are still exact.
+ */
+
+// The grouping key of each time:* dimension over the facts' local day and hour, and how its label is printed
+// (the labels of query-sql.ts: the week is its Monday, also before the range).
+const TIME_KEYS: Record<string, { key: string; format: string }> = {
+  'time:hour': { key: 'f.day + make_interval(hours => f.hour)', format: 'YYYY-MM-DD HH24:00:00' },
+  'time:day': { key: 'f.day::timestamp', format: 'YYYY-MM-DD' },
+  'time:week': { key: "date_trunc('week', f.day::timestamp)", format: 'YYYY-MM-DD' },
+  'time:month': { key: "date_trunc('month', f.day::timestamp)", format: 'YYYY-MM-DD' },
+};
+
+export function factsCover(q: QueryParams): boolean {
+  return q.metrics.every(isEventMetric)
+    && q.dimensions.every((d) => d in FACT_COLUMNS || d in TIME_KEYS)
+    && q.filters.every((f) => f.dimension in FACT_COLUMNS);
+}
+
+export function buildFactsQuery(q: QueryParams, site: string, tzName: string, period: Period, page: { limit: number; offset: number } | undefined): Statement {
+  const binds = new Binds();
+  const tz = binds.add(tzName, 'text');
+  const siteP = binds.add(site, 'text');
+  const from = binds.add(period.from, 'date');
+  const to = binds.add(period.to, 'date');
+  const keys = q.dimensions.map((d, i) => `${FACT_COLUMNS[d] ? `f.${FACT_COLUMNS[d]}` : TIME_KEYS[d]!.key} AS k${i}`);
+  const k = q.dimensions.map((_, i) => `k${i}`);
+  const passes = q.filters.map((f) =>
+    ` AND f.${FACT_COLUMNS[f.dimension]} IN (SELECT s.id FROM analytics.query_strings s WHERE s.site_id = ${siteP} AND ${shownFilterSql(f, 's.value', binds)})`);
+  const facts = `analytics.query_facts f WHERE f.site_id = ${siteP} AND f.day BETWEEN ${from} AND ${to}${passes.join('')}`;
+  const groupBy = (extra: string[]) => (k.length + extra.length > 0 ? `GROUP BY ${[...k, ...extra].join(', ')}` : '');
+  // Visitors are distinct integers: first one row per (key, visitor) — an aggregate PostgreSQL can split over
+  // parallel workers, which count(DISTINCT) is not — then the visitors are those rows.
+  const counted = q.metrics.includes('visitors')
+    ? [`per_visitor AS (SELECT ${[...keys, 'sum(f.pageviews) AS pv', 'sum(f.events) AS n'].join(', ')} FROM ${facts} ${groupBy(['f.uid'])})`,
+      `grouped AS (SELECT ${[...k, 'count(*) AS visitors', 'sum(pv) AS pageviews', 'sum(n) AS events'].join(', ')} FROM per_visitor ${groupBy([])})`]
+    : [`grouped AS (SELECT ${[...keys, '0 AS visitors', 'sum(f.pageviews) AS pageviews', 'sum(f.events) AS events'].join(', ')} FROM ${facts} ${groupBy([])})`];
+  // Only the answer's groups are turned back into their shown values.
+  const shown = q.dimensions.map((d, i) => (FACT_COLUMNS[d]
+    ? `(SELECT s.value FROM analytics.query_strings s WHERE s.site_id = ${siteP} AND s.id = g.k${i}) AS d${i}`
+    : `to_char(g.k${i}, '${TIME_KEYS[d]!.format}') AS d${i}`));
+  const ctes = [...counted, `ea AS (SELECT ${[...shown, 'g.visitors', 'g.pageviews', 'g.events'].join(', ')} FROM grouped g)`];
+  return finishQuery(q, binds, tz, ctes, { events: true, visits: false }, page, [`${queryDaysValid(siteP, from, to, tz, { facts: true })} AS valid`]);
+}
