@@ -1,7 +1,7 @@
 import { FACT_COLUMNS, queryDaysValid } from '@sitestream/db';
 import type { QueryParams } from './query-params';
 import { isEventMetric } from './query-params';
-import { Binds, finishQuery, shownFilterSql, type Period, type Statement } from './query-sql';
+import { bindPeriod, finishQuery, shownFilterSql, type Period, type Statement } from './query-sql';
 
 /*
  * The same answer as query-sql.ts from the per-day facts of shared/db/src/query-facts.ts, for event metrics with
@@ -27,11 +27,7 @@ export function factsCover(q: QueryParams): boolean {
 }
 
 export function buildFactsQuery(q: QueryParams, site: string, tzName: string, period: Period, page: { limit: number; offset: number } | undefined): Statement {
-  const binds = new Binds();
-  const tz = binds.add(tzName, 'text');
-  const siteP = binds.add(site, 'text');
-  const from = binds.add(period.from, 'date');
-  const to = binds.add(period.to, 'date');
+  const { binds, tz, siteP, from, to } = bindPeriod(site, tzName, period);
   const keys = q.dimensions.map((d, i) => `${FACT_COLUMNS[d] ? `f.${FACT_COLUMNS[d]}` : TIME_KEYS[d]!.key} AS k${i}`);
   const k = q.dimensions.map((_, i) => `k${i}`);
   const passes = q.filters.map((f) =>

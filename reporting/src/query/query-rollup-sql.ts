@@ -1,7 +1,7 @@
 import { queryDaysValid, ROLLED_EVENT_DIMENSIONS, ROLLED_VISIT_DIMENSIONS } from '@sitestream/db';
 import type { QueryParams } from './query-params';
 import { isEventMetric, isVisitMetric } from './query-params';
-import { Binds, finishQuery, shownFilterSql, type Period, type Statement } from './query-sql';
+import { bindPeriod, finishQuery, shownFilterSql, type Period, type Statement } from './query-sql';
 
 /*
  * The same answer as query-sql.ts from the per-day rows of shared/db/src/query-rollups.ts, for the queries they
@@ -24,11 +24,7 @@ export function rollupCovers(q: QueryParams): boolean {
 }
 
 export function buildRollupQuery(q: QueryParams, site: string, tzName: string, period: Period, page: { limit: number; offset: number } | undefined): Statement {
-  const binds = new Binds();
-  const tz = binds.add(tzName, 'text');
-  const siteP = binds.add(site, 'text');
-  const from = binds.add(period.from, 'date');
-  const to = binds.add(period.to, 'date');
+  const { binds, tz, siteP, from, to } = bindPeriod(site, tzName, period);
   // A time bucket groups the rows without a dimension (one per local day) by their day.
   const bucket = TIME_BUCKETS[q.dimensions[0] ?? ''];
   const dimension = binds.add(bucket ? '' : q.dimensions[0] ?? '', 'text');

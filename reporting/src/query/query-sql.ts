@@ -41,6 +41,12 @@ export class Binds {
   }
 }
 
+/** The binds every period's statement starts with: the zone, the site and the period's first and last day. */
+export function bindPeriod(site: string, tzName: string, period: Period): { binds: Binds; tz: string; siteP: string; from: string; to: string } {
+  const binds = new Binds();
+  return { binds, tz: binds.add(tzName, 'text'), siteP: binds.add(site, 'text'), from: binds.add(period.from, 'date'), to: binds.add(period.to, 'date') };
+}
+
 export interface Period {
   from: string;
   to: string;
@@ -92,11 +98,7 @@ const isEventDim = (d: string) => d.startsWith('event:');
  * d0…dn and every requested metric) of one page. `limit` undefined = every row (the comparison period).
  */
 export function buildQuery(q: QueryParams, site: string, tzName: string, period: Period, page: { limit: number; offset: number } | undefined): Statement {
-  const binds = new Binds();
-  const tz = binds.add(tzName, 'text');
-  const siteP = binds.add(site, 'text');
-  const from = binds.add(period.from, 'date');
-  const to = binds.add(period.to, 'date');
+  const { binds, tz, siteP, from, to } = bindPeriod(site, tzName, period);
   const dims = q.dimensions.map((_, i) => `d${i}`);
   const eventMetrics = q.metrics.filter(isEventMetric);
   const visitMetrics = q.metrics.filter(isVisitMetric);

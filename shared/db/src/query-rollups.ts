@@ -86,6 +86,8 @@ async function buildRows(trx: Knex.Transaction, siteId: string, day: string): Pr
      LEFT JOIN analytics.query_user_ids q ON q.site_id = :site AND q.user_hash = analytics.visitor_hash(k.hash_key, :site, u.user_id)`,
     p,
   );
+  // Temp tables have no statistics until analyzed: the groupings and joins below are planned from them.
+  await trx.raw('ANALYZE qr_events, qr_users');
   const missing = await trx.raw<{ rows: unknown[] }>('SELECT 1 FROM qr_users WHERE uid IS NULL LIMIT 1');
   if (missing.rows.length > 0) return undefined;
 
