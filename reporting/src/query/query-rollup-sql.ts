@@ -12,6 +12,7 @@ import { bindPeriod, finishQuery, shownFilterSql, type Period, type Statement } 
 
 // Local days grouped into the buckets of query-sql.ts's time:* dimensions (same labels: the week's Monday).
 const TIME_BUCKETS: Record<string, string> = { 'time:day': 'day', 'time:week': 'week', 'time:month': 'month' };
+const UNION_RUN_DAYS = 6;
 
 export function rollupCovers(q: QueryParams): boolean {
   if (q.dimensions.length > 1) return false;
@@ -32,15 +33,23 @@ export function buildRollupQuery(q: QueryParams, site: string, tzName: string, p
   const value = bucket ? `to_char(date_trunc('${bucket}', day::timestamp), 'YYYY-MM-DD')` : 'value';
   // One day's visitors are stored; several days' are the union of the days' visitor sets (exact).
   const oneDay = period.from === period.to || bucket === 'day';
-  const visitors = !q.metrics.includes('visitors') ? '0' : oneDay ? 'sum(visitors)' : 'analytics.icount(analytics.uid_union(uids))';
+  const visitors = !q.metrics.includes('visitors') ? '0' : 'sum(visitors)';
   // Read separately by each side (not one shared CTE, which would be materialized with every visitor set).
   const kept = q.filters.map((f) => ` AND ${shownFilterSql(f, 'value', binds)}`).join('');
   const rows = `analytics.query_daily WHERE site_id = ${siteP} AND dimension = ${dimension} AND day BETWEEN ${from} AND ${to}${kept}`;
+  // Over many days the union is taken in two levels — runs of UNION_RUN_DAYS days, then those — because each
+  // step of the aggregate copies its whole state: one level costs ~days/2 passes over the final set, two ~√days.
+  const eventSide = !q.metrics.includes('visitors') || oneDay
+    ? `SELECT ${[...(grouped ? [`${value} AS d0`] : []), `coalesce(${visitors}, 0) AS visitors`, 'coalesce(sum(pageviews), 0) AS pageviews', 'coalesce(sum(events), 0) AS events'].join(', ')}
+       FROM ${rows} ${grouped ? 'AND events > 0 GROUP BY d0' : ''}`
+    : `SELECT ${[...(grouped ? ['d0'] : []), 'coalesce(analytics.icount(analytics.uid_union(uids)), 0) AS visitors', 'coalesce(sum(pageviews), 0) AS pageviews', 'coalesce(sum(events), 0) AS events'].join(', ')}
+       FROM (SELECT ${[...(grouped ? [`${value} AS d0`] : []), 'analytics.uid_union(uids) AS uids', 'sum(pageviews) AS pageviews', 'sum(events) AS events'].join(', ')}
+             FROM ${rows} ${grouped ? 'AND events > 0' : ''} GROUP BY ${[...(grouped ? ['d0'] : []), `(day - ${from}) / ${UNION_RUN_DAYS}`].join(', ')}) runs
+       ${grouped ? 'GROUP BY d0' : ''}`;
   const ctes = [
     // A value is a row of event metrics where it has events, of visit metrics where visits start (as the raw
     // query's two sides); without a dimension, one row each, zeros included.
-    `ea AS (SELECT ${[...(grouped ? [`${value} AS d0`] : []), `coalesce(${visitors}, 0) AS visitors`, 'coalesce(sum(pageviews), 0) AS pageviews', 'coalesce(sum(events), 0) AS events'].join(', ')}
-            FROM ${rows} ${grouped ? 'AND events > 0 GROUP BY d0' : ''})`,
+    `ea AS (${eventSide})`,
     `va AS (SELECT ${[...(grouped ? [`${value} AS d0`] : []), 'coalesce(sum(visits), 0) AS visits', 'coalesce(sum(bounces), 0) AS bounces', 'coalesce(sum(views), 0) AS views', 'coalesce(sum(duration_us), 0) AS duration_us'].join(', ')}
             FROM ${rows} ${grouped ? 'AND visits > 0 GROUP BY d0' : ''})`,
   ];

@@ -1,6 +1,6 @@
 import { tuneReportingSession, type Knex } from '@sitestream/db';
 import type { QueryParams } from './query-params';
-import { buildFactsQuery, factsCover } from './query-facts-sql';
+import { buildFactsQuery, factsCover, filterIdsQuery } from './query-facts-sql';
 import { buildRollupQuery, rollupCovers } from './query-rollup-sql';
 import { buildQuery, type Period, type Statement } from './query-sql';
 
@@ -39,13 +39,32 @@ interface PgConnection {
 
 /** Runs one statement on a pooled connection (its session carries reporting's statement_timeout). */
 export async function runStatement<R>(db: Knex, statement: Statement): Promise<R[]> {
+  return inSession(db, async (connection) => (await connection.query<R>(statement)).rows);
+}
+
+async function inSession<T>(db: Knex, work: (connection: PgConnection) => Promise<T>): Promise<T> {
   const connection = (await db.client.acquireConnection()) as PgConnection;
   try {
     await tuneReportingSession(connection);
-    return (await connection.query<R>(statement)).rows;
+    return await work(connection);
   } finally {
     await db.client.releaseConnection(connection);
   }
+}
+
+/** The facts' answer: the filters' value sets, then the facts, in one read-only snapshot (strings are added concurrently). */
+async function readFacts(db: Knex, q: QueryParams, site: string, tz: string, period: Period, page: { limit: number; offset: number } | undefined): Promise<Page> {
+  return inSession(db, async (connection) => {
+    await connection.query('BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY');
+    try {
+      const ids = q.filters.length === 0 ? [] : (await connection.query<{ ids: number[][] }>(filterIdsQuery(q, site))).rows[0]!.ids;
+      const [facts] = (await connection.query<Page>(buildFactsQuery(q, site, tz, period, page, ids))).rows;
+      return facts!;
+    } finally {
+      // Read only: nothing to keep; also ends a transaction a failed statement aborted.
+      await connection.query('ROLLBACK');
+    }
+  });
 }
 
 const DAY_MS = 86_400_000;
@@ -86,8 +105,8 @@ async function readPeriod(db: Knex, q: QueryParams, site: string, tz: string, pe
     const [rolled] = await runStatement<Page>(db, buildRollupQuery(q, site, tz, period, page));
     if (rolled!.valid) return { page: rolled!, plan: 'rollups' };
   } else if (factsCover(q)) {
-    const [facts] = await runStatement<Page>(db, buildFactsQuery(q, site, tz, period, page));
-    if (facts!.valid) return { page: facts!, plan: 'facts' };
+    const facts = await readFacts(db, q, site, tz, period, page);
+    if (facts.valid) return { page: facts, plan: 'facts' };
   }
   const [raw] = await runStatement<Page>(db, buildQuery(q, site, tz, period, page));
   return { page: raw!, plan: 'raw' };
