@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { loadLine, machineLine } from '../reporting/lib/measure';
 import { ROOT } from '../reporting/lib/processes';
 import { readConsumerCounters } from './consumer-metrics';
+import { cpuShares, sampleCpu, type CpuSample } from './cpu';
 import { startDashboardPoller } from './lib/dashboard-poller';
 import { startLoad } from './lib/load-process';
 import { backendRss, readRss } from './lib/rss';
@@ -85,6 +86,8 @@ async function main(): Promise<void> {
       log(`t=${s.t.toFixed(0)}s lag ${lag}, RSS MB: ${Object.keys(rss).map((n) => `${n} ${mb(n)}`).join(', ')}; load 2xx ${s.load?.classes['2xx'] ?? 0}, other ${(s.load?.requests ?? 0) - (s.load?.classes['2xx'] ?? 0)}`);
     };
 
+    let cpuWarm: { at: number; cpu: CpuSample } | undefined;
+    let cpuLast: { at: number; cpu: CpuSample } | undefined;
     let loading = true;
     const loadDone = load.done.finally(() => (loading = false));
     let nextSample = 0;
@@ -96,9 +99,15 @@ async function main(): Promise<void> {
         await sample(lag);
         nextSample += SAMPLE_MS;
       }
+      if (!cpuWarm && seconds() >= warmupMinutes * 60) cpuWarm = { at: seconds(), cpu: sampleCpu({ ...pids }) };
+      else if (cpuWarm && load.child.exitCode === null) cpuLast = { at: seconds(), cpu: sampleCpu({ ...pids }) };
       await Promise.race([new Promise((r) => setTimeout(r, 1000)), loadDone.catch(() => undefined)]);
     }
     const finalLoad = await loadDone;
+    // CPU from the warm-up to the last sample taken while the generator still ran (it has exited now).
+    const cpuSeconds = (cpuLast?.at ?? 0) - (cpuWarm?.at ?? 0);
+    // The generator has exited now: the last sample leaves it out rather than count it as a crash.
+    delete pids['load generator'];
     await sample(lagSamples[lagSamples.length - 1]?.lag ?? NaN);
     await poller.stop();
     const pollerCounts = poller.counts();
@@ -119,6 +128,7 @@ async function main(): Promise<void> {
     log('');
     for (const line of soakReport(run)) log(line);
     log('');
+    log(`cpu (cores) after the warm-up: ${cpuWarm && cpuLast ? cpuShares(cpuWarm.cpu, cpuLast.cpu, cpuSeconds) : 'n/a'} (postgres: every postgres process on the machine)`);
     log(`consumer: ${counters.batchesOk} batches ok, ${counters.batchesError} failed, ${counters.retries} retries, ${counters.deadLettered} dead-lettered; lag 0 ${Number.isFinite(drained) ? `${drained.toFixed(1)} s after the load stopped` : 'not reached within 120 s of the load stopping'}`);
     const exits = Object.values(system.services).filter((s) => s.child.exitCode !== null || s.child.signalCode !== null);
     for (const s of exits) log(`${s.name} EXITED during the soak (code ${s.child.exitCode}, signal ${s.child.signalCode}):\n${s.output()}`);

@@ -3,7 +3,7 @@ import type { LoadSummary } from './load-process';
 import type { BackendGroup, Rss } from './rss';
 import { leastSquaresSlope } from './slope';
 
-/** One 10-second sample: seconds since the load started; each process's memory (null: it has exited). */
+/** One 10-second sample: seconds since the load started; each process's memory (null: it has exited; the last sample, after the load, has no load generator). */
 export interface SoakSample {
   t: number;
   rss: Record<string, Rss | BackendGroup | null>;
@@ -61,12 +61,13 @@ export function processVerdicts(run: SoakRun): ProcessVerdict[] {
   return names.map((name) => {
     const after = run.samples.filter((s) => s.t >= warm);
     const present = after.filter((s) => s.rss[name]);
+    // null: the process was sampled and had gone; a sample without the name did not look for it.
     const points = (pick: (r: Rss) => number) => present.map((s) => [s.t / 60, pick(s.rss[name]!) / MB] as const);
     const slope = leastSquaresSlope(points((r) => r.rss));
     const first = present[0]?.rss[name];
     const last = present[present.length - 1]?.rss[name];
     const counts = present.map((s) => (s.rss[name] as BackendGroup).backends).filter((n) => n !== undefined);
-    const verdict = present.length < after.length ? 'exited' : !Number.isFinite(slope) ? 'n/a' : slope < TARGETS.rssSlopeMbPerMin ? 'flat' : 'grows';
+    const verdict = after.some((s) => s.rss[name] === null) ? 'exited' : !Number.isFinite(slope) ? 'n/a' : slope < TARGETS.rssSlopeMbPerMin ? 'flat' : 'grows';
     return {
       name,
       startMb: first ? first.rss / MB : NaN,
