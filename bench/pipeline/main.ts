@@ -41,7 +41,7 @@ async function main(): Promise<void> {
       sites: { type: 'string', default: '500' },
       'freshness-rate': { type: 'string', default: '5000' },
       profile: { type: 'boolean', default: false },
-      // "off": the bench drops every row headed for the visit tables (see lib/drop-rows.ts), to measure their cost.
+      // "off": the bench drops every row headed for the visit tables (see bench/reporting/lib/drop-rows.ts), to measure their cost.
       visits: { type: 'string', default: 'on' },
     },
   });
