@@ -5,6 +5,8 @@ export interface ConsumerCounters {
   written: number;
   batchesOk: number;
   retries: number;
+  batchesError: number;
+  deadLettered: number;
 }
 
 function sum(text: string, name: string, labelFilter?: RegExp): number {
@@ -27,6 +29,8 @@ export async function readConsumerCounters(metricsUrl: string): Promise<Consumer
     written: sum(text, 'sitestream_consumer_events_written_total'),
     batchesOk: sum(text, 'sitestream_consumer_batches_total', /outcome="ok"/),
     retries: sum(text, 'sitestream_consumer_transient_retries_total'),
+    batchesError: sum(text, 'sitestream_consumer_batches_total', /outcome="error"/),
+    deadLettered: sum(text, 'sitestream_consumer_dead_lettered_total'),
   };
 }
 

@@ -1,39 +1,22 @@
-import { mkdirSync, mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { createApiKey, VISIT_TABLES, type Knex } from '@sitestream/db';
-import { startLocalKafka, type LocalKafka } from '@sitestream/infra';
-import { createKafka, ensureTopics, loadConfig } from '@sitestream/shared';
-import { openBenchDatabase, silentLogger } from '../reporting/lib/bench-db';
-import { dropRows } from '../reporting/lib/drop-rows';
 import { loadLine, machineLine, ms, quantile } from '../reporting/lib/measure';
-import { freePort, runNode, startService, waitReady, type Service } from '../reporting/lib/processes';
+import { runNode } from '../reporting/lib/processes';
 import { readConsumerCounters, describeConsumer } from './consumer-metrics';
 import { copyCeiling } from './copy-ceiling';
 import { cpuShares, sampleCpu } from './cpu';
+import type { LoadSummary } from './lib/load-process';
+import { leastSquaresSlope } from './lib/slope';
+import { startPipelineSystem } from './lib/system';
 import { topFunctions } from './profile';
 
 const log = (line: string) => process.stdout.write(`${line}\n`);
-const TOPIC = 'bench-events';
-const GROUP = 'bench-writer';
-
-interface LoadResult {
-  targetRate: number;
-  seconds: number;
-  sent: number;
-  accepted: number;
-  skipped: number;
-  failedRequests: number;
-  statuses: Record<string, number>;
-  achievedRate: number;
-  p50: number;
-  p99: number;
-}
 
 interface StepResult {
   rate: number;
-  load: LoadResult;
+  load: LoadSummary;
   consumerRate: number;
   lagSlope: number;
   finalLag: number;
@@ -58,7 +41,7 @@ async function main(): Promise<void> {
       sites: { type: 'string', default: '500' },
       'freshness-rate': { type: 'string', default: '5000' },
       profile: { type: 'boolean', default: false },
-      // "off": the bench drops every row headed for the visit tables (see lib/drop-rows.ts), to measure their cost.
+      // "off": the bench drops every row headed for the visit tables (see bench/reporting/lib/drop-rows.ts), to measure their cost.
       visits: { type: 'string', default: 'on' },
     },
   });
@@ -70,54 +53,17 @@ async function main(): Promise<void> {
   log(`start: ${loadLine()}`);
   log(`steps: ${rates.join(', ')} events/s × ${seconds} s, POST /events with ${values.batch} events each, ${values.sites} sites spread evenly, visits ${values.visits}`);
 
-  const dataDir = mkdtempSync(join(tmpdir(), 'sitestream-bench-kafka-'));
-  const kafkaPort = await freePort();
-  const kafka: LocalKafka = await startLocalKafka({ dataDir, brokers: [{ nodeId: 1, port: kafkaPort, controllerPort: await freePort() }] });
-  const { url, db } = await openBenchDatabase('sitestream_bench_pipeline', { fresh: true, poolMax: 2 });
-  if (values.visits === 'off') await dropRows(db, VISIT_TABLES);
-  const services: Service[] = [];
   const profileDir = join(tmpdir(), `sitestream-bench-profile-${Date.now()}`);
+  if (values.profile) mkdirSync(profileDir, { recursive: true });
+  const system = await startPipelineSystem({
+    database: 'sitestream_bench_pipeline',
+    visits: values.visits === 'on',
+    consumerNodeArgs: values.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [],
+  });
   try {
-    const ports = { ingest: await freePort(), consumer: await freePort(), reporting: await freePort() };
-    const env = {
-      DATABASE_URL: url,
-      KAFKA_BROKERS: kafka.bootstrap,
-      KAFKA_TOPIC: TOPIC,
-      KAFKA_DLQ_TOPIC: `${TOPIC}.dlq`,
-      KAFKA_CONSUMER_GROUP: GROUP,
-      KAFKA_TOPIC_PARTITIONS: '6',
-      HOST: '127.0.0.1',
-      INGEST_PORT: String(ports.ingest),
-      CONSUMER_PORT: String(ports.consumer),
-      REPORTING_PORT: String(ports.reporting),
-      REPORTING_RATE_LIMIT_PER_MINUTE: String(1e9),
-    };
-    const config = loadConfig({ ...process.env, ...env });
-    const admin = createKafka(config, silentLogger, 'bench').admin();
-    await admin.connect();
-    await ensureTopics(admin, [
-      { topic: TOPIC, numPartitions: 6, replicationFactor: 1 },
-      { topic: `${TOPIC}.dlq`, numPartitions: 1, replicationFactor: 1 },
-    ]);
-    if (values.profile) mkdirSync(profileDir, { recursive: true });
-    const consumerArgs = values.profile ? ['--cpu-prof', `--cpu-prof-dir=${profileDir}`] : [];
-    services.push(startService('ingest', env), startService('consumer', env, consumerArgs), startService('reporting', env));
-    const [ingest, consumer, reporting] = services as [Service, Service, Service];
-    for (const [name, port] of Object.entries(ports)) await waitReady(`http://127.0.0.1:${port}`).catch((err: Error) => {
-      throw new Error(`${name}: ${err.message}\n${services.find((s) => s.name === name)?.output()}`);
-    });
-    const ingestUrl = `http://127.0.0.1:${ports.ingest}`;
-    const reportingUrl = `http://127.0.0.1:${ports.reporting}`;
-    const { key } = await createApiKey(db, { name: 'bench' });
-
-    const positions = async () => {
-      const [high, stored] = await Promise.all([
-        admin.fetchTopicOffsets(TOPIC).then((ps) => ps.reduce((n, p) => n + Number(p.high), 0)),
-        db.raw<{ rows: { n: number | null }[] }>('SELECT sum(next_offset) AS n FROM analytics.consumer_offsets WHERE consumer_group = ? AND topic = ?', [GROUP, TOPIC]),
-      ]);
-      return { high, stored: Number(stored.rows[0]!.n ?? 0), at: performance.now() };
-    };
-    const pids = { ingest: ingest.child.pid, consumer: consumer.child.pid, reporting: reporting.child.pid, kafka: kafka.brokers[0]?.child.pid };
+    const { url, db, ingestUrl, reportingUrl, key, positions } = system;
+    const { ingest, consumer, reporting } = system.services;
+    const pids = { ingest: ingest.child.pid, consumer: consumer.child.pid, reporting: reporting.child.pid, kafka: system.kafka.brokers[0]?.child.pid };
 
     const steps: StepResult[] = [];
     let freshness: number[] = [];
@@ -125,7 +71,7 @@ async function main(): Promise<void> {
       log(`\n== ${rate} events/s for ${seconds} s`);
       const loadScript = resolve(__dirname, 'load.js');
       const cpuBefore = sampleCpu({ ...pids });
-      const countersBefore = await readConsumerCounters(`http://127.0.0.1:${ports.consumer}/metrics`);
+      const countersBefore = await readConsumerCounters(system.consumerMetricsUrl);
       const loadRun = runNode(loadScript, [ingestUrl, String(rate), String(seconds), values.batch, values.sites]);
       const probes = rate === freshnessRate ? measureFreshness(ingestUrl, reportingUrl, key, seconds * 1000) : Promise.resolve([]);
       const samples: { t: number; lag: number; stored: number }[] = [];
@@ -137,9 +83,9 @@ async function main(): Promise<void> {
         samples.push({ t: (p.at - started) / 1000, lag: p.high - p.stored, stored: p.stored });
         await new Promise((r) => setTimeout(r, 1000));
       }
-      const load = JSON.parse(await loadRun) as LoadResult;
+      const load = JSON.parse(await loadRun) as LoadSummary;
       const cpuAfter = sampleCpu({ ...pids });
-      const countersAfter = await readConsumerCounters(`http://127.0.0.1:${ports.consumer}/metrics`);
+      const countersAfter = await readConsumerCounters(system.consumerMetricsUrl);
       if (rate === freshnessRate) freshness = await probes;
       const stepSeconds = (performance.now() - started) / 1000;
       const step = summarizeStep(rate, load, samples, cpuShares(cpuBefore, cpuAfter, stepSeconds), describeConsumer(countersBefore, countersAfter, stepSeconds));
@@ -158,7 +104,6 @@ async function main(): Promise<void> {
       }
       log(`drained in ${((performance.now() - drainStart) / 1000).toFixed(1)} s`);
     }
-    await admin.disconnect();
 
     const stored = Number((await db.raw<{ rows: { n: number }[] }>('SELECT count(*) AS n FROM analytics.website_events')).rows[0]!.n);
     log(`\n== COPY ceiling: the same rows (the first ${Math.min(stored, 1_000_000)} stored), COPY into a scratch table`);
@@ -180,10 +125,7 @@ async function main(): Promise<void> {
     log(`COPY ceiling ${Math.round(copy.rowsPerSecond)} rows/s (plain table), ${Math.round(copyIndexed.rowsPerSecond)} rows/s (indexed like website_events)`);
     log(`consumer ÷ COPY ${(fastestConsumer / copy.rowsPerSecond).toFixed(2)} (fastest consumer step ${Math.round(fastestConsumer)} events/s; ÷ indexed COPY ${(fastestConsumer / copyIndexed.rowsPerSecond).toFixed(2)})`);
   } finally {
-    for (const s of services.reverse()) await s.stop();
-    await kafka.stop();
-    rmSync(dataDir, { recursive: true, force: true });
-    await db.destroy();
+    await system.stop();
   }
   if (values.profile) {
     log(`\n## consumer CPU profile (self time, whole run; ${profileDir})`);
@@ -196,12 +138,9 @@ async function main(): Promise<void> {
  * Lag is flat when, over the second half of the step, it grows by less than 2% of the offered rate per second
  * and ends below one second's worth of events; and the load generator really offered ≥ 95% of the rate.
  */
-function summarizeStep(rate: number, load: LoadResult, samples: { t: number; lag: number; stored: number }[], cpu: string, consumerView: string): StepResult {
+function summarizeStep(rate: number, load: LoadSummary, samples: { t: number; lag: number; stored: number }[], cpu: string, consumerView: string): StepResult {
   const half = samples.filter((s) => s.t >= samples[samples.length - 1]!.t / 2);
-  const n = half.length;
-  const meanT = half.reduce((a, s) => a + s.t, 0) / n;
-  const meanL = half.reduce((a, s) => a + s.lag, 0) / n;
-  const slope = half.reduce((a, s) => a + (s.t - meanT) * (s.lag - meanL), 0) / Math.max(1e-9, half.reduce((a, s) => a + (s.t - meanT) ** 2, 0));
+  const slope = leastSquaresSlope(half.map((s) => [s.t, s.lag]));
   const warm = samples.filter((s) => s.t >= 5);
   const first = warm[0] ?? samples[0]!;
   const last = samples[samples.length - 1]!;
