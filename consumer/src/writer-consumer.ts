@@ -150,7 +150,10 @@ export class WriterConsumer implements Component {
         retry: async (err: unknown) => {
           if (!isRunning() || isStale()) return false;
           this.metrics.retries.inc();
-          this.deps.logger.warn({ err: (err as Error).message, partition }, 'could not check the stored position against the log; retrying before writing');
+          // Kafka's errors say whether they pass (retriable); a check that cannot succeed is announced as stuck.
+          if (classifyDbError(err) === 'transient' || (err as { retriable?: unknown }).retriable === true) {
+            this.deps.logger.warn({ err: (err as Error).message, partition }, 'could not check the stored position against the log; retrying before writing');
+          } else this.markStuck(partition, err);
           await heartbeat().catch(() => undefined);
           return true;
         },
