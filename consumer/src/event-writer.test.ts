@@ -30,6 +30,8 @@ describe('writeBatch', () => {
   const count = async (table: string) => Number((await t.db(table).count<{ n: number }[]>({ n: '*' }))[0]!.n);
   let group = 0;
   const input = (records: ReturnType<typeof record>[]) => ({ group: `g${group}`, topic: 't', partition: 0, records });
+  const position = async (group: string) =>
+    Number((await t.db('analytics.consumer_offsets').where({ consumer_group: group, topic: 't', partition: 0 }).first('next_offset'))!.next_offset);
   beforeEach(async () => {
     group++;
     await t.db.raw('TRUNCATE analytics.website_events, analytics.dead_letters, analytics.consumer_offsets');
@@ -92,6 +94,17 @@ describe('writeBatch', () => {
     expect(r.deadLettered[0]!.poison.error).not.toMatch(/insert into/i);
   });
 
+  it('when a position was stored for another Kafka cluster, then the batch is refused and nothing written', async () => {
+    const first = { ...input([record(0, event()), record(1, event()), record(2, event())]), clusterId: 'cluster-A' };
+    expect(await writeBatch(t.db, first)).toMatchObject({ inserted: 3, nextOffset: 3 });
+    expect(await t.db('analytics.consumer_offsets').where({ consumer_group: first.group }).first('cluster_id')).toEqual({ cluster_id: 'cluster-A' });
+    // Cluster B's topic starts at 0 again: applying A's position 3 would drop its offsets 0..2 as replays.
+    const other = { ...input([record(0, event()), record(1, event())]), clusterId: 'cluster-B' };
+    await expect(writeBatch(t.db, other)).rejects.toBeInstanceOf(FencedError);
+    expect(await count('analytics.website_events')).toBe(3);
+    expect(await position(first.group)).toBe(3);
+  });
+
   it('when two writers race for the same partition, then exactly one batch is applied', async () => {
     const batch = input([record(0, event()), record(1, event())]);
     const results = await Promise.all([writeBatch(t.db, batch), writeBatch(t.db, batch)]);
@@ -118,8 +131,6 @@ describe('writeBatch', () => {
       );
     return { waiting, release: async () => (await holder.query('COMMIT'), await holder.end()) };
   };
-  const position = async (group: string) =>
-    Number((await t.db('analytics.consumer_offsets').where({ consumer_group: group, topic: 't', partition: 0 }).first('next_offset'))!.next_offset);
 
   it('when a stale member with a shorter batch loses the race, then it writes nothing and the position never moves back', async () => {
     // The winner holds offsets 0..3; the loser (a zombie) the first two of them. The loser queues second.

@@ -18,6 +18,12 @@ export interface BatchInput {
   group: string;
   topic: string;
   partition: number;
+  /**
+   * The Kafka cluster the records were read from: the stored position must be an offset in that cluster's log
+   * (position-check.ts made it so when the partition was assigned). The consumer always passes it; writers without a
+   * Kafka (tests, benches) leave it out and the position is not compared.
+   */
+  clusterId?: string;
   /** In offset order, as Kafka delivered them. */
   records: DecodedRecord[];
 }
@@ -38,21 +44,24 @@ export interface WriteResult {
   nextOffset: number | undefined;
 }
 
-/** Thrown when another member advanced the partition while we held it: our writes were rolled back. */
+/**
+ * Thrown when the stored position is not the one we hold: another member advanced it, or it is an offset in another
+ * log than the one we read (not checked yet, or rewritten by a member of another cluster). Our writes were rolled back.
+ */
 export class FencedError extends Error {
-  constructor(topic: string, partition: number) {
-    super(`partition ${topic}/${partition} was advanced by another consumer`);
+  constructor(topic: string, partition: number, why = 'was advanced by another consumer') {
+    super(`partition ${topic}/${partition} ${why}`);
     this.name = 'FencedError';
   }
 }
 
 /**
- * Writes one partition's batch exactly once. In a single transaction: lock the partition's stored position,
- * drop records below it, insert the rest (a repeated event_id is ignored), dead-letter poison records, and
+ * Writes one partition's batch exactly once. In a single transaction: lock the partition's stored position (which
+ * must be an offset in the log the records come from), drop records below it, insert the rest (a repeated event_id is ignored), dead-letter poison records, and
  * advance the position only if it still holds the value we read. Either all of it commits or none does.
  */
 export async function writeBatch(db: Knex, input: BatchInput): Promise<WriteResult> {
-  const { group, topic, partition, records } = input;
+  const { group, topic, partition, clusterId, records } = input;
   const first = records[0];
   const empty: WriteResult = { inserted: 0, duplicates: 0, erased: 0, skipped: records.length, deadLettered: [], gap: 0, nextOffset: undefined };
   if (!first) return empty;
@@ -60,15 +69,19 @@ export async function writeBatch(db: Knex, input: BatchInput): Promise<WriteResu
   // The callback form: knex's manual commit() resolves even when COMMIT fails (knex #6141).
   return db.transaction(async (trx) => {
     await trx.raw(
-      `INSERT INTO analytics.consumer_offsets (consumer_group, topic, "partition", next_offset)
-       VALUES (?, ?, ?, ?) ON CONFLICT DO NOTHING`,
-      [group, topic, partition, first.offset],
+      `INSERT INTO analytics.consumer_offsets (consumer_group, topic, "partition", next_offset, cluster_id)
+       VALUES (?, ?, ?, ?, ?) ON CONFLICT DO NOTHING`,
+      [group, topic, partition, first.offset, clusterId ?? null],
     );
-    const locked = await trx.raw<{ rows: { next_offset: number }[] }>(
-      `SELECT next_offset FROM analytics.consumer_offsets
+    const locked = await trx.raw<{ rows: { next_offset: number; cluster_id: string | null }[] }>(
+      `SELECT next_offset, cluster_id FROM analytics.consumer_offsets
        WHERE consumer_group = ? AND topic = ? AND "partition" = ? FOR UPDATE`,
       [group, topic, partition],
     );
+    // An offset of another log would drop this log's records below it as replays: never use one.
+    if (clusterId !== undefined && locked.rows[0]!.cluster_id !== clusterId) {
+      throw new FencedError(topic, partition, `holds a position in another Kafka cluster's log (${locked.rows[0]!.cluster_id ?? 'none recorded'}, reading ${clusterId})`);
+    }
     const position = Number(locked.rows[0]!.next_offset);
     const fresh = records.filter((r) => r.offset >= position);
     if (fresh.length === 0) return empty;

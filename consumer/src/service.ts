@@ -17,12 +17,13 @@ import { createConsumerApp } from './app';
 import { DeadLetterRelay } from './dead-letter-relay';
 import { RetentionJob } from './retention-job';
 import { LagMonitor } from './lag-monitor';
+import { PositionCheck } from './position-check';
 import { WriterConsumer } from './writer-consumer';
 
 // Only a failed publish or a crash leaves dead letters behind; a batch that stores some publishes them at once.
 const DEAD_LETTER_RELAY_INTERVAL_MS = 5000;
 
-/** Wires the consumer from validated config: database pool → dead-letter relay → Kafka consumer → health server. */
+/** Wires the consumer from validated config: database pool → dead-letter relay → position check → Kafka consumer → health server. */
 export async function startConsumerService(config: Config, logger: Logger): Promise<RunningService & { writer: WriterConsumer }> {
   const registry = createMetricsRegistry('consumer');
   // A batch in hand may need up to a session timeout to finish before we leave the group.
@@ -53,6 +54,14 @@ export async function startConsumerService(config: Config, logger: Logger): Prom
   lifecycle.add(retention);
   retention.start();
 
+  // Before the writer: it checks every assigned partition's stored position against this cluster's log, and closes after it.
+  const positions = new PositionCheck(
+    { admin: kafka.admin(), db, logger: logger.child({ component: 'position-check' }), registry },
+    { group: config.KAFKA_CONSUMER_GROUP, topic: config.KAFKA_TOPIC },
+  );
+  await positions.start();
+  lifecycle.add(positions);
+
   const writer = new WriterConsumer(
     {
       consumer: kafka.consumer({
@@ -65,6 +74,7 @@ export async function startConsumerService(config: Config, logger: Logger): Prom
       deadLettersStored: () => relay.kick(),
       logger: logger.child({ component: 'writer' }),
       registry,
+      positions,
     },
     {
       group: config.KAFKA_CONSUMER_GROUP,

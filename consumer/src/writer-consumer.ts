@@ -1,9 +1,10 @@
 import { backOff } from 'exponential-backoff';
 import type { Consumer, EachBatchPayload } from 'kafkajs';
 import { Counter, Gauge, Histogram, type Registry } from 'prom-client';
-import { classifyDbError, describeDbError, readPositions, type Knex } from '@sitestream/db';
+import { classifyDbError, describeDbError, type Knex } from '@sitestream/db';
 import type { Component, Logger } from '@sitestream/shared';
 import { FencedError, writeBatch, type WriteResult } from './event-writer';
+import { PartitionChecks, type CheckedPosition, type PositionCheck } from './position-check';
 import { decodeRecord, POISON_REASONS, type DecodedRecord } from './record-decoder';
 
 export interface WriterOptions {
@@ -22,6 +23,8 @@ export interface WriterDeps {
   deadLettersStored: () => void;
   logger: Logger;
   registry: Registry;
+  /** Says whether a stored position is an offset in the log this member reads, and where to read from. */
+  positions: Pick<PositionCheck, 'check'>;
 }
 
 /** While a batch's transaction runs, the group is told we are alive this often (kafkajs throttles it further). */
@@ -43,6 +46,8 @@ export class WriterConsumer implements Component {
    * announced (readiness false, a gauge, an error log) until it succeeds.
    */
   private readonly stuck = new Map<number, string>();
+  /** Each assigned partition's stored position, checked against the log this member reads before any write. */
+  private readonly checks: PartitionChecks;
   /** Newest `received_at` (ms) among committed events: freshness is measured against it. */
   private newestCommittedReceivedAt = 0;
   private readonly metrics;
@@ -51,6 +56,12 @@ export class WriterConsumer implements Component {
     private readonly deps: WriterDeps,
     private readonly options: WriterOptions,
   ) {
+    this.checks = new PartitionChecks(
+      (partitions) => deps.positions.check(partitions),
+      // Kafka's committed offsets trail the database (committed after it), so after a crash Kafka would replay what the
+      // database has; in another cluster they mean nothing. Each partition starts where the check says.
+      (p) => deps.consumer.seek({ topic: options.topic, partition: p.partition, offset: String(p.offset) }),
+    );
     const registers = [deps.registry];
     const self = this;
     this.metrics = {
@@ -106,7 +117,10 @@ export class WriterConsumer implements Component {
       this.assigned = [...assigned];
       for (const partition of this.stuck.keys()) if (!assigned.includes(partition)) this.stuck.delete(partition);
       this.deps.logger.info({ partitions: assigned }, 'joined group');
-      void this.seekToStoredPositions(assigned);
+      this.checks.assigned(assigned).catch((err: unknown) => {
+        // Each partition's first batch checks again before it writes.
+        this.deps.logger.warn({ err: (err as Error).message }, 'could not check the stored positions');
+      });
     });
     consumer.on(consumer.events.CRASH, (e) => {
       this.deps.logger.error({ err: e.payload.error?.message, restart: e.payload.restart }, 'consumer crashed');
@@ -124,25 +138,37 @@ export class WriterConsumer implements Component {
     this.running = true;
   }
 
-  /**
-   * Kafka's committed offsets trail the database (they are committed after it), so after a crash Kafka
-   * would replay records the database already has. Start each assigned partition where the database says.
-   */
-  private async seekToStoredPositions(partitions: number[]): Promise<void> {
+  /** The partition's checked position, checking again (with backoff) while checks fail; undefined once it is not ours. */
+  private async positionChecked(partition: number, payload: EachBatchPayload): Promise<CheckedPosition | undefined> {
+    const { heartbeat, isRunning, isStale } = payload;
     try {
-      const positions = await readPositions(this.deps.db, this.options.group, this.options.topic, partitions);
-      for (const [partition, offset] of positions) {
-        this.deps.consumer.seek({ topic: this.options.topic, partition, offset: String(offset) });
-      }
-    } catch (err) {
-      // Harmless: without the seek, replayed records are skipped by the position check in the transaction.
-      this.deps.logger.warn({ err: (err as Error).message }, 'could not seek to stored positions');
+      return await backOff(() => this.checks.of(partition), {
+        numOfAttempts: Number.MAX_SAFE_INTEGER,
+        startingDelay: 100,
+        maxDelay: this.options.retryMaxDelayMs,
+        jitter: 'full',
+        retry: async (err: unknown) => {
+          if (!isRunning() || isStale()) return false;
+          this.metrics.retries.inc();
+          // Kafka's errors say whether they pass (retriable); a check that cannot succeed is announced as stuck.
+          if (classifyDbError(err) === 'transient' || (err as { retriable?: unknown }).retriable === true) {
+            this.deps.logger.warn({ err: (err as Error).message, partition }, 'could not check the stored position against the log; retrying before writing');
+          } else this.markStuck(partition, err);
+          await heartbeat().catch(() => undefined);
+          return true;
+        },
+      });
+    } catch {
+      return undefined;
     }
   }
 
   private async handleBatch(payload: EachBatchPayload): Promise<void> {
     const { batch, resolveOffset, heartbeat, commitOffsetsIfNecessary, isRunning, isStale } = payload;
     if (!isRunning() || isStale() || batch.messages.length === 0) return;
+    const position = await this.positionChecked(batch.partition, payload);
+    // The check seeks: the batch in hand may start anywhere, and the next fetch starts where the check said.
+    if (!position || !isRunning() || isStale()) return;
     const records = batch.messages.map((m) => decodeRecord(m.offset, m.value, m.timestamp));
     this.metrics.batchSize.observe(records.length);
     // A fetch after a backlog can hold thousands of records: one transaction per slice keeps each transaction (and
@@ -151,7 +177,7 @@ export class WriterConsumer implements Component {
     for (let i = 0; i < records.length; i += per) {
       if (!isRunning() || isStale()) return;
       const slice = records.slice(i, i + per);
-      if (!(await this.writeSlice(batch.topic, batch.partition, slice, payload))) return;
+      if (!(await this.writeSlice(batch.topic, batch.partition, position.clusterId, slice, payload))) return;
       // Only now, after the database commit, may Kafka learn that we are past these offsets.
       resolveOffset(String(slice[slice.length - 1]!.offset));
       await heartbeat();
@@ -160,7 +186,7 @@ export class WriterConsumer implements Component {
   }
 
   /** Writes one slice exactly once; false when the partition is no longer ours (fenced, revoked, stopping). */
-  private async writeSlice(topic: string, partition: number, records: DecodedRecord[], payload: EachBatchPayload): Promise<boolean> {
+  private async writeSlice(topic: string, partition: number, clusterId: string, records: DecodedRecord[], payload: EachBatchPayload): Promise<boolean> {
     const { heartbeat, isRunning, isStale } = payload;
     let result: WriteResult;
     const startedAt = performance.now();
@@ -169,7 +195,7 @@ export class WriterConsumer implements Component {
     try {
       // Transient failures (database restarting) are retried with capped backoff for as long as we still own the
       // partition; other failures too, at the capped pace and announced as stuck. The batch is never skipped.
-      result = await backOff(() => this.writeOnce(topic, partition, records), {
+      result = await backOff(() => this.writeOnce(topic, partition, clusterId, records), {
         numOfAttempts: Number.MAX_SAFE_INTEGER,
         startingDelay: 100,
         maxDelay: this.options.retryMaxDelayMs,
@@ -191,6 +217,8 @@ export class WriterConsumer implements Component {
       if (err instanceof FencedError) {
         this.metrics.batches.inc({ outcome: 'fenced' });
         this.deps.logger.warn({ partition }, err.message);
+        // The stored position is not the one checked: the partition's next batch checks (and seeks) again.
+        this.checks.forget(partition);
         return false;
       }
       this.metrics.batches.inc({ outcome: 'error' });
@@ -204,9 +232,9 @@ export class WriterConsumer implements Component {
     return true;
   }
 
-  private async writeOnce(topic: string, partition: number, records: DecodedRecord[]): Promise<WriteResult> {
+  private async writeOnce(topic: string, partition: number, clusterId: string, records: DecodedRecord[]): Promise<WriteResult> {
     const stopTimer = this.metrics.txSeconds.startTimer();
-    const result = await writeBatch(this.deps.db, { group: this.options.group, topic, partition, records });
+    const result = await writeBatch(this.deps.db, { group: this.options.group, topic, partition, clusterId, records });
     stopTimer();
     if (result.deadLettered.length > 0) this.deps.deadLettersStored();
     return result;

@@ -7,7 +7,7 @@ export { applyVisits, recomputeVisits, VISIT_TABLES } from './visits';
 export { CONTEXT_COLUMNS, STORED_ATTRIBUTES, VISIT_ATTRIBUTES, type VisitAttribute } from './visit-attributes';
 export { rebuildRollups, type RebuildOptions, type RebuildSummary } from './rebuild-rollups';
 export { canonicalTimeZone, listSites, setSiteRetention, setSiteTimeZone, type SiteRow, type ZoneChange } from './site-time-zones';
-export { readPositions } from './partition-positions';
+export { judgePosition, readPositions, readStoredPositions, rewritePosition, type LogIdentity, type PositionKey, type PositionVerdict, type StoredPosition } from './partition-positions';
 export { insertDeadLetters, relayDeadLetters, type NewDeadLetter, type StoredDeadLetter } from './dead-letters';
 export { checkApiKey, createApiKey, keyCovers, KEY_MARKER, listApiKeys, revokeApiKey, revokeApiKeysNamed, type ApiKey, type KeyCheck, type NewKeyOptions } from './api-keys';
 export { namedSql, prepared, tuneReportingSession } from './reporting-session';

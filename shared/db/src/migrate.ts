@@ -7,6 +7,7 @@ import * as eventContext from './migrations/005_event_context';
 import * as visits from './migrations/006_visits';
 import * as dataLifecycle from './migrations/007_data_lifecycle';
 import * as queryRollups from './migrations/008_query_rollups';
+import * as positionsCluster from './migrations/009_positions_cluster';
 import * as queryFacts from './migrations/010_query_facts';
 
 interface Migration {
@@ -25,6 +26,7 @@ const migrations: Record<string, Migration> = {
   '006_visits': visits,
   '007_data_lifecycle': dataLifecycle,
   '008_query_rollups': queryRollups,
+  '009_positions_cluster': positionsCluster,
   '010_query_facts': queryFacts,
 };
 

@@ -38,8 +38,7 @@ export class Stage {
   private reportingClient: StatsClient | undefined;
   private reportingProc: Proc | undefined;
   private constructor(
-    readonly kafka: LocalKafka,
-    private readonly stopKafka: () => Promise<void>,
+    private currentKafka: ThrowawayKafka,
     /** The scenario's own PostgreSQL server: stop, restart and terminate sessions on it freely. */
     readonly postgres: PrivatePostgres,
     readonly database: TestDatabase,
@@ -53,12 +52,11 @@ export class Stage {
     let throwaway: ThrowawayKafka | undefined;
     try {
       throwaway = await startThrowawayKafka({ brokers: options.brokers });
-      const kafka = throwaway.kafka;
       const database = await createTestDatabase(postgres.adminUrl);
       const partitions = options.partitions ?? 6;
       const env: Record<string, string> = {
         ...uniqueKafkaNames(),
-        KAFKA_BROKERS: kafka.bootstrap,
+        KAFKA_BROKERS: throwaway.kafka.bootstrap,
         DATABASE_URL: database.url,
         HOST: '127.0.0.1',
         LOG_LEVEL: process.env.FAULTS_LOG_LEVEL ?? 'warn',
@@ -70,27 +68,35 @@ export class Stage {
         KAFKAJS_NO_PARTITIONER_WARNING: '1',
         ...options.env,
       };
-      const admin = new Kafka({ brokers: kafka.bootstrap.split(','), logLevel: logLevel.NOTHING }).admin();
-      await admin.connect();
-      const topics = pipelineTopics(loadConfig(env));
-      // On a fresh 3-broker cluster, createTopics' wait for leaders can ask a broker that has not heard of the
-      // topic yet and fail with UNKNOWN_TOPIC_OR_PARTITION (seen in a full run): retry until every partition has
-      // a leader. ensureTopics creates only what is missing, so a retry never re-creates.
-      await waitFor(
-        async () => {
-          await ensureTopics(admin, topics);
-          const { topics: metadata } = await admin.fetchTopicMetadata({ topics: topics.map((t) => t.topic) });
-          return metadata.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
-        },
-        { what: 'topics with a leader on every partition', timeoutMs: 60_000, intervalMs: 500 },
-      );
-      await admin.disconnect();
-      return new Stage(kafka, throwaway.stop, postgres, database, env, partitions);
+      await createTopics(throwaway.kafka.bootstrap, env);
+      return new Stage(throwaway, postgres, database, env, partitions);
     } catch (err) {
       await throwaway?.stop();
       postgres.destroy();
       throw err;
     }
+  }
+
+  get kafka(): LocalKafka {
+    return this.currentKafka.kafka;
+  }
+
+  /**
+   * What a second clone or a removed Kafka data folder does to the same database: the services stopped (the consumer
+   * once it stored all the old cluster held), the broker(s) destroyed with their data, and a freshly formatted cluster
+   * (new data folder, new cluster id, its topics numbered from 0 again) started in their place. Services started
+   * afterwards use the new cluster. Returns both cluster ids.
+   */
+  async replaceKafka(): Promise<{ before: string; after: string }> {
+    for (const p of this.ingests) if (p.alive) await this.signal(p, 'SIGTERM');
+    await this.waitCaughtUp();
+    for (const p of this.consumers) if (p.alive) await this.signal(p, 'SIGTERM');
+    const before = await clusterIdOf(this.kafka.bootstrap);
+    await this.currentKafka.stop();
+    this.currentKafka = await startThrowawayKafka({ brokers: this.kafka.brokers.length });
+    this.env.KAFKA_BROKERS = this.kafka.bootstrap;
+    await createTopics(this.kafka.bootstrap, this.env);
+    return { before, after: await clusterIdOf(this.kafka.bootstrap) };
   }
 
   get db(): Knex {
@@ -194,7 +200,7 @@ export class Stage {
 
   async stop(): Promise<void> {
     for (const p of this.processes()) if (p.alive) p.child.kill('SIGKILL');
-    await this.stopKafka();
+    await this.currentKafka.stop();
     await this.database.db.destroy().catch(() => undefined);
     // The whole server goes, with the database in it.
     this.postgres.destroy();
@@ -228,5 +234,37 @@ export class Stage {
     );
     // A process that died at start-up fails at once, with its output, instead of after the whole wait.
     if (exited) throw exited;
+  }
+}
+
+/** The pipeline's topics on a new cluster, waiting until every partition has a leader. */
+async function createTopics(bootstrap: string, env: Record<string, string>): Promise<void> {
+  const admin = new Kafka({ brokers: bootstrap.split(','), logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    const topics = pipelineTopics(loadConfig(env));
+    // On a fresh 3-broker cluster, createTopics' wait for leaders can ask a broker that has not heard of the
+    // topic yet and fail with UNKNOWN_TOPIC_OR_PARTITION (seen in a full run): retry until every partition has
+    // a leader. ensureTopics creates only what is missing, so a retry never re-creates.
+    await waitFor(
+      async () => {
+        await ensureTopics(admin, topics);
+        const { topics: metadata } = await admin.fetchTopicMetadata({ topics: topics.map((t) => t.topic) });
+        return metadata.every((t) => t.partitions.length > 0 && t.partitions.every((p) => p.leader >= 0));
+      },
+      { what: 'topics with a leader on every partition', timeoutMs: 60_000, intervalMs: 500 },
+    );
+  } finally {
+    await admin.disconnect();
+  }
+}
+
+async function clusterIdOf(bootstrap: string): Promise<string> {
+  const admin = new Kafka({ brokers: bootstrap.split(','), logLevel: logLevel.NOTHING }).admin();
+  await admin.connect();
+  try {
+    return (await admin.describeCluster()).clusterId;
+  } finally {
+    await admin.disconnect();
   }
 }
