@@ -48,7 +48,7 @@ export async function up(knex: Knex): Promise<void> {
       visit_entry_page   INTEGER      NOT NULL,
       visit_exit_page    INTEGER      NOT NULL,
       -- Last: a variable-length column ends the fixed offsets PostgreSQL caches for the columns after it, and a
-      -- filtered query reads millions of rows column by column (2× the scan time with site_id first).
+      -- filtered query reads millions of rows column by column (BENCHMARKS.md "Query API": first vs last).
       site_id            VARCHAR(255) NOT NULL
     )`);
   await knex.raw('CREATE INDEX query_facts_site_day_idx ON analytics.query_facts (site_id, day)');
