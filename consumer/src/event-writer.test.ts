@@ -105,6 +105,20 @@ describe('writeBatch', () => {
     expect(await position(first.group)).toBe(3);
   });
 
+  it("when a new Kafka cluster's poison record sits at an offset an old cluster's dead letter holds, then both are kept", async () => {
+    const a = { ...input([record(0, event()), record(1, '{not json')]), clusterId: 'cluster-A' };
+    expect((await writeBatch(t.db, a)).deadLettered.map((d) => d.offset)).toEqual([1]);
+    // The consumer found the stored position stale (another cluster) and reads B's log from its start.
+    await t.db('analytics.consumer_offsets').where({ consumer_group: a.group }).update({ next_offset: 0, cluster_id: 'cluster-B' });
+    const b = { ...input([record(0, event()), record(1, '{"site_id":')]), clusterId: 'cluster-B' };
+    expect((await writeBatch(t.db, b)).deadLettered.map((d) => d.offset)).toEqual([1]);
+    const rows = await t.db('analytics.dead_letters').orderBy('cluster_id').select('cluster_id', 'offset', 'payload');
+    expect(rows.map((r) => [r.cluster_id, Number(r.offset), String(r.payload)])).toEqual([
+      ['cluster-A', 1, '{not json'],
+      ['cluster-B', 1, '{"site_id":'],
+    ]);
+  });
+
   it('when two writers race for the same partition, then exactly one batch is applied', async () => {
     const batch = input([record(0, event()), record(1, event())]);
     const results = await Promise.all([writeBatch(t.db, batch), writeBatch(t.db, batch)]);

@@ -102,6 +102,7 @@ export async function writeBatch(db: Knex, input: BatchInput): Promise<WriteResu
       topic,
       partition,
       deadLettered.map((d) => ({ offset: d.offset, reason: d.poison.reason, error: d.poison.error, payload: d.raw, recordTime: d.recordTime ?? new Date().toISOString() })),
+      clusterId,
     );
 
     const nextOffset = fresh[fresh.length - 1]!.offset + 1;

@@ -27,21 +27,23 @@ export interface StoredDeadLetter extends DeadLetter {
 
 /**
  * Stores dead letters, except those of a deleted site taken by Kafka before its deletion (a replay must not bring
- * them back: see erasures.ts). Returns the offsets stored now.
+ * them back: see erasures.ts). `clusterId` is the Kafka cluster whose log the offsets are in (migration 011: another
+ * cluster's dead letter at the same offset is another row). Returns the offsets stored now.
  */
-export async function insertDeadLetters(trx: Knex.Transaction, topic: string, partition: number, dead: NewDeadLetter[]): Promise<Set<number>> {
+export async function insertDeadLetters(trx: Knex.Transaction, topic: string, partition: number, dead: NewDeadLetter[], clusterId = ''): Promise<Set<number>> {
   if (dead.length === 0) return new Set();
   const stored = await trx.raw<{ rows: { offset: number }[] }>(
-    `INSERT INTO analytics.dead_letters (topic, "partition", "offset", reason, error, payload)
-     SELECT ?, ?, o, r, e, decode(p, 'hex') FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::timestamptz[]) AS x(o, r, e, p, t)
+    `INSERT INTO analytics.dead_letters (topic, "partition", "offset", cluster_id, reason, error, payload)
+     SELECT ?, ?, o, ?, r, e, decode(p, 'hex') FROM unnest(?::bigint[], ?::text[], ?::text[], ?::text[], ?::timestamptz[]) AS x(o, r, e, p, t)
      WHERE NOT EXISTS (
        SELECT 1 FROM analytics.erasures s
        WHERE s.user_hash IS NULL AND s.site_id = analytics.payload_site(decode(x.p, 'hex')) AND x.t < s.erased_at)
-     ON CONFLICT (topic, "partition", "offset") DO NOTHING
+     ON CONFLICT (topic, "partition", "offset", cluster_id) DO NOTHING
      RETURNING "offset"`,
     [
       topic,
       partition,
+      clusterId,
       dead.map((d) => d.offset),
       dead.map((d) => d.reason),
       dead.map((d) => d.error),

@@ -9,6 +9,7 @@ import * as dataLifecycle from './migrations/007_data_lifecycle';
 import * as queryRollups from './migrations/008_query_rollups';
 import * as positionsCluster from './migrations/009_positions_cluster';
 import * as queryFacts from './migrations/010_query_facts';
+import * as deadLettersCluster from './migrations/011_dead_letters_cluster';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -28,6 +29,7 @@ const migrations: Record<string, Migration> = {
   '008_query_rollups': queryRollups,
   '009_positions_cluster': positionsCluster,
   '010_query_facts': queryFacts,
+  '011_dead_letters_cluster': deadLettersCluster,
 };
 
 const source: Knex.MigrationSource<string> = {
