@@ -2,3 +2,6 @@ export { createReportingApp, type ReportingDeps } from './app';
 export { getStats, type DayStats, type RangeStats, type StatsResponse } from './get-stats';
 export { parseStatsParams, type StatsParams } from './stats-params';
 export { startReportingService } from './service';
+// For bench/reporting/union-runs.ts: the rollup statement measured with other run lengths.
+export { buildRollupQuery, UNION_RUN_DAYS } from './query/query-rollup-sql';
+export { parseQueryParams } from './query/query-params';

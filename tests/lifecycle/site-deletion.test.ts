@@ -39,7 +39,8 @@ describe('sites delete', () => {
   });
 
   it('removes every row of the site, narrows or deletes its keys, and nothing comes back on a replay', async () => {
-    const now = new Date().toISOString();
+    // A closed day (UTC), so that the query API's per-day rows and facts can be built for it.
+    const now = new Date(Date.now() - 26 * 3_600_000).toISOString();
     const events = [doomed, kept].flatMap((site) =>
       Array.from({ length: 60 }, (_, i) => ({ event_id: randomUUID(), site_id: site, event_type: i % 3 ? 'page_view' : 'click', path: `/p${i % 7}`, user_id: `u${i % 9}`, timestamp: now })),
     );
@@ -54,13 +55,15 @@ describe('sites delete', () => {
       timeoutMs: 20_000,
       what: 'events and the dead letter stored',
     });
+    const admin = adminCli(pipeline.config.DATABASE_URL);
+    expect((await admin('rollups', 'build-query-days')).code).toBe(0);
     const only = await createTestKey(pipeline.db, { siteIds: [doomed] });
     const both = await createTestKey(pipeline.db, { siteIds: [doomed, kept] });
     const before = await rowsOf(doomed);
-    expect(Object.keys(before)).toEqual(expect.arrayContaining(['website_events', 'sites', 'daily_event_counts', 'daily_users', 'api_keys', 'dead_letters']));
+    expect(Object.keys(before)).toEqual(expect.arrayContaining(['website_events', 'sites', 'daily_event_counts', 'daily_users', 'api_keys', 'dead_letters',
+      'visits', 'query_days', 'query_daily', 'query_facts', 'query_strings', 'query_user_ids']));
     const keptBefore = await rowsOf(kept);
 
-    const admin = adminCli(pipeline.config.DATABASE_URL);
     expect((await admin('sites', 'delete', doomed)).code).toBe(2);
     const r = await admin('sites', 'delete', doomed, '--yes');
     expect(r.code).toBe(0);

@@ -12,7 +12,8 @@ import { bindPeriod, finishQuery, shownFilterSql, type Period, type Statement } 
 
 // Local days grouped into the buckets of query-sql.ts's time:* dimensions (same labels: the week's Monday).
 const TIME_BUCKETS: Record<string, string> = { 'time:day': 'day', 'time:week': 'week', 'time:month': 'month' };
-const UNION_RUN_DAYS = 6;
+/** Days per run of the visitors' two-level union (bench/reporting/union-runs.ts measures the choice). */
+export const UNION_RUN_DAYS = 6;
 
 export function rollupCovers(q: QueryParams): boolean {
   if (q.dimensions.length > 1) return false;
@@ -24,7 +25,7 @@ export function rollupCovers(q: QueryParams): boolean {
   return d in TIME_BUCKETS && q.filters.length === 0;
 }
 
-export function buildRollupQuery(q: QueryParams, site: string, tzName: string, period: Period, page: { limit: number; offset: number } | undefined): Statement {
+export function buildRollupQuery(q: QueryParams, site: string, tzName: string, period: Period, page: { limit: number; offset: number } | undefined, runDays = UNION_RUN_DAYS): Statement {
   const { binds, tz, siteP, from, to } = bindPeriod(site, tzName, period);
   // A time bucket groups the rows without a dimension (one per local day) by their day.
   const bucket = TIME_BUCKETS[q.dimensions[0] ?? ''];
@@ -37,14 +38,14 @@ export function buildRollupQuery(q: QueryParams, site: string, tzName: string, p
   // Read separately by each side (not one shared CTE, which would be materialized with every visitor set).
   const kept = q.filters.map((f) => ` AND ${shownFilterSql(f, 'value', binds)}`).join('');
   const rows = `analytics.query_daily WHERE site_id = ${siteP} AND dimension = ${dimension} AND day BETWEEN ${from} AND ${to}${kept}`;
-  // Over many days the union is taken in two levels — runs of UNION_RUN_DAYS days, then those — because each
-  // step of the aggregate copies its whole state: one level costs ~days/2 passes over the final set, two ~√days.
+  // Over many days the union is taken in two levels — runs of `runDays` days, then those — because each step of
+  // the aggregate copies its whole state: one level costs ~days/2 passes over the final set, two ~√days.
   const eventSide = !q.metrics.includes('visitors') || oneDay
     ? `SELECT ${[...(grouped ? [`${value} AS d0`] : []), `coalesce(${visitors}, 0) AS visitors`, 'coalesce(sum(pageviews), 0) AS pageviews', 'coalesce(sum(events), 0) AS events'].join(', ')}
        FROM ${rows} ${grouped ? 'AND events > 0 GROUP BY d0' : ''}`
     : `SELECT ${[...(grouped ? ['d0'] : []), 'coalesce(analytics.icount(analytics.uid_union(uids)), 0) AS visitors', 'coalesce(sum(pageviews), 0) AS pageviews', 'coalesce(sum(events), 0) AS events'].join(', ')}
        FROM (SELECT ${[...(grouped ? [`${value} AS d0`] : []), 'analytics.uid_union(uids) AS uids', 'sum(pageviews) AS pageviews', 'sum(events) AS events'].join(', ')}
-             FROM ${rows} ${grouped ? 'AND events > 0' : ''} GROUP BY ${[...(grouped ? ['d0'] : []), `(day - ${from}) / ${UNION_RUN_DAYS}`].join(', ')}) runs
+             FROM ${rows} ${grouped ? 'AND events > 0' : ''} GROUP BY ${[...(grouped ? ['d0'] : []), `(day - ${from}) / ${runDays}`].join(', ')}) runs
        ${grouped ? 'GROUP BY d0' : ''}`;
   const ctes = [
     // A value is a row of event metrics where it has events, of visit metrics where visits start (as the raw

@@ -1,4 +1,5 @@
 import type { Knex } from './connection';
+import { lockQueryBuilds, QUERY_TABLES } from './query-rollups';
 import { recomputeRollups, ROLLUP_TABLES } from './rollups';
 import { lockSite } from './site-lock';
 import { recomputeVisits, VISIT_TABLES } from './visits';
@@ -74,6 +75,10 @@ export async function deleteSite(db: Knex, siteId: string, rowsPerTransaction = 
   return db.transaction(async (trx) => {
     await lockSite(trx, siteId);
     for (const table of [...ROLLUP_TABLES, ...VISIT_TABLES]) await trx.raw(`DELETE FROM analytics.${table} WHERE site_id = ?`, [siteId]);
+    // The query API's rows go too — its strings (paths, referrers, campaigns) and visitor hashes would otherwise
+    // outlive the site — after any build of the site running now (which then finds no events).
+    await lockQueryBuilds(trx, siteId);
+    for (const table of QUERY_TABLES) await trx.raw(`DELETE FROM analytics.${table} WHERE site_id = ?`, [siteId]);
     const dead = await trx.raw<{ rowCount: number }>('DELETE FROM analytics.dead_letters WHERE analytics.payload_site(payload) = ?', [siteId]);
     const keysDeleted = await trx.raw<{ rowCount: number }>('DELETE FROM analytics.api_keys WHERE site_ids = ARRAY[?]::text[]', [siteId]);
     const keysNarrowed = await trx.raw<{ rowCount: number }>(

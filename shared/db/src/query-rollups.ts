@@ -14,6 +14,14 @@ import { FACTS_NOT_NULL, insertFacts, insertQueryStrings } from './query-facts';
  * to at build time, in the same zone, with no erasure since: the check is part of every read (queryDayValidity).
  */
 
+/** The query API's tables of a site: per-day rows and facts, the days' validity, the strings and visitor integers. */
+export const QUERY_TABLES = ['query_days', 'query_daily', 'query_facts', 'query_strings', 'query_user_ids'] as const;
+
+/** Serializes the caller's transaction with every build of the site's query days (held until it ends). */
+export async function lockQueryBuilds(trx: Knex.Transaction, siteId: string): Promise<void> {
+  await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`query-rollups:${siteId}`]);
+}
+
 const visitValues = (alias: string) =>
   [`('', '')`, ...Object.keys(ROLLED_VISIT_DIMENSIONS).map((d) => `('${d}', ${shownSql(d, alias)})`)].join(', ');
 
@@ -30,7 +38,7 @@ export interface QueryRollupSummary {
 export async function buildQueryDay(db: Knex, siteId: string, day: string): Promise<number> {
   for (let attempt = 0; ; attempt++) {
     await db.transaction(async (trx) => {
-      await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`query-rollups:${siteId}`]);
+      await lockQueryBuilds(trx, siteId);
       const tz = await zoneOf(trx, siteId);
       await trx.raw(
         `INSERT INTO analytics.query_user_ids (site_id, user_hash, uid)
@@ -74,7 +82,7 @@ function dayEventsSql(): string {
 
 /** The rows of one day in the caller's snapshot; undefined when a visitor of the day has no integer yet. */
 async function buildRows(trx: Knex.Transaction, siteId: string, day: string): Promise<number | undefined> {
-  await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`query-rollups:${siteId}`]);
+  await lockQueryBuilds(trx, siteId);
   // The groupings below hash a day's events (500k for a big site): in memory rather than spilled to disk.
   await trx.raw("SET LOCAL work_mem = '256MB'");
   const tz = await zoneOf(trx, siteId);
