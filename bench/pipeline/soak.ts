@@ -83,7 +83,7 @@ async function main(): Promise<void> {
       const s: SoakSample = { t: seconds(), rss, lag, load: load.latest() ?? null, poller: poller.counts() };
       samples.push(s);
       const mb = (name: string) => ((s.rss[name]?.rss ?? NaN) / 1024).toFixed(0);
-      log(`t=${s.t.toFixed(0)}s lag ${lag}, RSS MB: ${Object.keys(rss).map((n) => `${n} ${mb(n)}`).join(', ')}; load 2xx ${s.load?.classes['2xx'] ?? 0}, other ${(s.load?.requests ?? 0) - (s.load?.classes['2xx'] ?? 0)}`);
+      log(`t=${s.t.toFixed(0)}s lag ${lag}, RSS MB: ${Object.keys(rss).map((n) => `${n} ${mb(n)}`).join(', ')}; load 2xx ${s.load?.classes['2xx'] ?? 0}, not answered yet or not 2xx ${(s.load?.requests ?? 0) - (s.load?.classes['2xx'] ?? 0)}`);
     };
 
     let cpuWarm: { at: number; cpu: CpuSample } | undefined;
