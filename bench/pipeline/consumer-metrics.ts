@@ -34,6 +34,27 @@ export async function readConsumerCounters(metricsUrl: string): Promise<Consumer
   };
 }
 
+/** The consumer's V8 heap in use and its memory outside the heap (Buffers), in MB, from prom-client's default metrics. */
+export interface NodeMemory {
+  heapUsedMb: number;
+  /** What V8 has committed for its heap (used + free space it keeps): RSS follows this, not heapUsedMb. */
+  heapTotalMb: number;
+  externalMb: number;
+}
+
+export async function readNodeMemory(metricsUrl: string): Promise<NodeMemory | null> {
+  try {
+    const text = await (await fetch(metricsUrl)).text();
+    return {
+      heapUsedMb: sum(text, 'sitestream_nodejs_heap_size_used_bytes') / 2 ** 20,
+      heapTotalMb: sum(text, 'sitestream_nodejs_heap_size_total_bytes') / 2 ** 20,
+      externalMb: sum(text, 'sitestream_nodejs_external_memory_bytes') / 2 ** 20,
+    };
+  } catch {
+    return null; // not answering (exited): the RSS sample says so
+  }
+}
+
 export function describeConsumer(before: ConsumerCounters, after: ConsumerCounters, seconds: number): string {
   const tx = after.transactions - before.transactions;
   const txSeconds = after.txSeconds - before.txSeconds;

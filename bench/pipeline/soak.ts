@@ -4,7 +4,7 @@ import { join, relative } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadLine, machineLine } from '../reporting/lib/measure';
 import { ROOT } from '../reporting/lib/processes';
-import { readConsumerCounters } from './consumer-metrics';
+import { readConsumerCounters, readNodeMemory } from './consumer-metrics';
 import { cpuShares, sampleCpu, type CpuSample } from './cpu';
 import { startDashboardPoller } from './lib/dashboard-poller';
 import { startLoad } from './lib/load-process';
@@ -35,6 +35,9 @@ async function main(): Promise<void> {
       // Browsers send one event per request, relays send batches: a tenth of the events come one by one.
       'single-share': { type: 'string', default: '0.1' },
       out: { type: 'string' },
+      // Two V8 heap snapshots of the consumer, at the end of the warm-up and 15 s before the load ends, written
+      // to bench/pipeline/results/ (compare them with bench/pipeline/dist/pipeline/heap-diff.js).
+      'heap-snapshots': { type: 'boolean', default: false },
     },
   });
   const rate = Number(values.rate);
@@ -51,8 +54,11 @@ async function main(): Promise<void> {
       `the rest as POST /events of ${values.batch}, with context, ${values.sites} sites; dashboards poll GET /stats and POST /api/v2/query once a second`,
   );
 
+  const resultsDir = join(ROOT, 'bench', 'pipeline', 'results');
+  mkdirSync(resultsDir, { recursive: true });
   const system = await startPipelineSystem({
     database: DATABASE,
+    ...(values['heap-snapshots'] ? { consumerNodeArgs: ['--heapsnapshot-signal=SIGUSR2', `--diagnostic-dir=${resultsDir}`] } : {}),
     // The singles come "through one proxy" with the visitor's address; the default rate limit of the reporting key.
     env: { TRUST_PROXY_HOPS: '1', REPORTING_RATE_LIMIT_PER_MINUTE: '600' },
   });
@@ -80,7 +86,8 @@ async function main(): Promise<void> {
       const pg = await backendRss(system.db, DATABASE, { consumer: ['sitestream-consumer'], reporting: ['sitestream-reporting', 'sitestream-query-rollups'] });
       rss['PostgreSQL: consumer backends'] = pg.consumer!;
       rss['PostgreSQL: reporting backends'] = pg.reporting!;
-      const s: SoakSample = { t: seconds(), rss, lag, load: load.latest() ?? null, poller: poller.counts() };
+      const consumerMemory = await readNodeMemory(system.consumerMetricsUrl);
+      const s: SoakSample = { t: seconds(), rss, lag, load: load.latest() ?? null, poller: poller.counts(), consumerMemory };
       samples.push(s);
       const mb = (name: string) => ((s.rss[name]?.rss ?? NaN) / 1024).toFixed(0);
       log(`t=${s.t.toFixed(0)}s lag ${lag}, RSS MB: ${Object.keys(rss).map((n) => `${n} ${mb(n)}`).join(', ')}; load 2xx ${s.load?.classes['2xx'] ?? 0}, not answered yet or not 2xx ${(s.load?.requests ?? 0) - (s.load?.classes['2xx'] ?? 0)}`);
@@ -91,7 +98,13 @@ async function main(): Promise<void> {
     let loading = true;
     const loadDone = load.done.finally(() => (loading = false));
     let nextSample = 0;
+    const snapshotsAt = values['heap-snapshots'] ? [warmupMinutes * 60, minutes * 60 - 15] : [];
     while (loading) {
+      if (snapshotsAt.length > 0 && seconds() >= snapshotsAt[0]!) {
+        snapshotsAt.shift();
+        log(`t=${seconds().toFixed(0)}s consumer heap snapshot requested (SIGUSR2)`);
+        consumer.child.kill('SIGUSR2');
+      }
       const p = await system.positions();
       const lag = p.high - p.stored;
       lagSamples.push({ t: seconds(), lag });
@@ -134,9 +147,7 @@ async function main(): Promise<void> {
     for (const s of exits) log(`${s.name} EXITED during the soak (code ${s.child.exitCode}, signal ${s.child.signalCode}):\n${s.output()}`);
     log(`end: ${new Date().toISOString()}, ${loadAfter}`);
 
-    const dir = join(ROOT, 'bench', 'pipeline', 'results');
-    mkdirSync(dir, { recursive: true });
-    const out = values.out ?? join(dir, `soak-${startedAt.replace(/[:.]/g, '-')}.json`);
+    const out = values.out ?? join(resultsDir, `soak-${startedAt.replace(/[:.]/g, '-')}.json`);
     const record = { startedAt, commit, machine: machineLine(), loadBefore, loadAfter, options: values, consumer: counters, drainedSeconds: drained, ...run };
     writeFileSync(out, `${JSON.stringify(record)}\n`);
     log(`raw samples: ${relative(process.cwd(), out)}`);

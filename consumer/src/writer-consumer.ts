@@ -123,8 +123,10 @@ export class WriterConsumer implements Component {
       });
     });
     consumer.on(consumer.events.CRASH, (e) => {
-      this.deps.logger.error({ err: e.payload.error?.message, restart: e.payload.restart }, 'consumer crashed');
-      if (!e.payload.restart) this.crashed = true;
+      const err = e.payload.error?.message;
+      this.crashed ||= !e.payload.restart;
+      if (e.payload.restart) this.deps.logger.warn({ err }, 'consumer restarting after a retriable Kafka error');
+      else this.deps.logger.error({ err }, 'consumer crashed and stopped consuming');
     });
     await consumer.connect();
     await consumer.subscribe({ topic: this.options.topic, fromBeginning: true });

@@ -3,13 +3,24 @@ import type { Config } from './config';
 import { kafkaBrokers } from './config';
 import type { Logger } from './logger';
 
+/**
+ * kafkajs's consumer logs "Crash: …" and "Restarting the consumer in …" at ERROR before it knows, or whatever it
+ * decides about, a restart — also for a coordinator still loading on a fresh broker, which every start meets. The
+ * consumer's CRASH listener logs the outcome (a restart as a warning, the end of consuming as an error), so these
+ * two are warnings: an ERROR line then means something an operator must act on.
+ */
+export function kafkajsLogLevel(namespace: string, level: logLevel, message: string): logLevel {
+  if (level === logLevel.ERROR && namespace === 'Consumer' && (message.startsWith('Crash: ') || message.startsWith('Restarting the consumer'))) return logLevel.WARN;
+  return level;
+}
+
 /** kafkajs logs through our pino logger, with its namespace as a field. */
 function logCreator(logger: Logger): KafkaConfig['logCreator'] {
   return () =>
     ({ namespace, level, log }: LogEntry) => {
       const { message, ...extra } = log;
       const fields = { namespace, ...extra };
-      switch (level) {
+      switch (kafkajsLogLevel(namespace, level, message)) {
         case logLevel.ERROR:
           logger.error(fields, message);
           break;

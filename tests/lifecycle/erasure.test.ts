@@ -34,6 +34,13 @@ describe('visitors erase', () => {
   };
   const rawOfVictim = async () =>
     Number((await pipeline.db.raw<{ rows: { n: number }[] }>('SELECT count(*) AS n FROM analytics.website_events WHERE site_id = ? AND user_id = ?', [site, victim])).rows[0]!.n);
+  const queryUid = async (user: string) => {
+    const r = await pipeline.db.raw<{ rows: { uid: number }[] }>(
+      `SELECT q.uid FROM analytics.query_user_ids q, analytics.visitor_hash_key k WHERE q.site_id = ? AND q.user_hash = analytics.visitor_hash(k.hash_key, ?, ?)`,
+      [site, site, user],
+    );
+    return r.rows[0]?.uid ?? null;
+  };
   const expectModel = async (events: Ev[]) => {
     for (const date of days) expect(await stats(`site_id=${site}&date=${date}&limit=1000`)).toStrictEqual(expectedDay(events, site, zone, date, 1000));
     expect(await stats(`site_id=${site}&from=${days[0]}&to=${days[days.length - 1]}&limit=1000`)).toStrictEqual(expectedRange(events, site, zone, days[0]!, days[days.length - 1]!, 1000));
@@ -54,7 +61,12 @@ describe('visitors erase', () => {
   it('removes the visitor from every rollup, prints what it removed, and keeps only a hash', async () => {
     expect(perUser.get(victim)!.size).toBeGreaterThan(3);
     const removed = stored.filter((e) => e.site_id === site && e.user_id === victim);
-    const r = await adminCli(pipeline.config.DATABASE_URL)('visitors', 'erase', '--site', site, '--user', victim);
+    const admin = adminCli(pipeline.config.DATABASE_URL);
+    // The query API's per-day rows and facts (every day of the dataset is closed), so its integer for the visitor exists.
+    expect((await admin('rollups', 'build-query-days', '--site', site)).code).toBe(0);
+    const victimUid = await queryUid(victim);
+    expect(victimUid).not.toBeNull();
+    const r = await admin('visitors', 'erase', '--site', site, '--user', victim);
     expect(r.err).toBe('');
     expect(r.code).toBe(0);
     expect(r.out).toContain(`${removed.length} events on ${perUser.get(victim)!.size} days`);
@@ -70,7 +82,16 @@ describe('visitors erase', () => {
     expect(tomb.rows[0]!.user_hash.includes(Buffer.from(victim))).toBe(false);
     const perUserRows = await pipeline.db.raw<{ rows: { n: number }[] }>('SELECT count(*) AS n FROM analytics.daily_users WHERE site_id = ? AND user_id = ?', [site, victim]);
     expect(perUserRows.rows[0]!.n).toBe(0);
-  }, 60_000);
+    // Nor does the query API keep them: no integer for their hash, and once the days are rebuilt no row counts it.
+    expect(await queryUid(victim)).toBeNull();
+    expect((await admin('rollups', 'build-query-days', '--site', site)).code).toBe(0);
+    const counted = await pipeline.db.raw<{ rows: { facts: number; daily: number }[] }>(
+      `SELECT (SELECT count(*) FROM analytics.query_facts WHERE site_id = :site AND uid = :uid)::int AS facts,
+              (SELECT count(*) FROM analytics.query_daily WHERE site_id = :site AND :uid = ANY(uids))::int AS daily`,
+      { site, uid: victimUid },
+    );
+    expect(counted.rows[0]).toEqual({ facts: 0, daily: 0 });
+  }, 90_000);
 
   it('a replay of the whole topic and the events re-sent do not bring the visitor back', async () => {
     // Rewind: every stored position back to 0, then a second member joins, so both seek to the database's positions.

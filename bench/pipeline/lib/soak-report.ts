@@ -1,4 +1,5 @@
 import type { PollerCounts } from './dashboard-poller';
+import type { NodeMemory } from '../consumer-metrics';
 import type { LoadSummary } from './load-process';
 import type { BackendGroup, Rss } from './rss';
 import { leastSquaresSlope } from './slope';
@@ -10,6 +11,8 @@ export interface SoakSample {
   lag: number;
   load: LoadSummary | null;
   poller: PollerCounts;
+  /** The consumer's own account of its memory (absent in runs before it was sampled; null: not answering). */
+  consumerMemory?: NodeMemory | null;
 }
 
 /** One 1-second lag sample (Kafka end offsets − the positions stored in PostgreSQL, summed over partitions). */
@@ -132,11 +135,26 @@ export function soakReport(run: SoakRun): string[] {
   lines.push(
     `| load offered, whole run | ${int(run.load.achievedRate)} events/s accepted (${int(run.load.skipped)} events not sent: generator at its in-flight cap); POST p50 ${fix(run.load.p50, 1)} / p99 ${fix(run.load.p99, 1)} ms | ≥ ${TARGETS.offeredShare * 100}% of ${int(run.rate)} | ${offered >= TARGETS.offeredShare ? 'held' : 'not held'} |`,
     '',
+    consumerMemoryLine(run),
     `dashboards: ${int(run.poller.stats.requests)} polls (${int(run.poller.skippedTicks)} ticks skipped while the previous poll was unanswered); /stats p50 ${fix(run.poller.stats.p50, 1)} / p99 ${fix(run.poller.stats.p99, 1)} ms, /api/v2/query p50 ${fix(run.poller.query.p50, 1)} / p99 ${fix(run.poller.query.p99, 1)} ms`,
     '',
     ...rssByMinute(run),
   );
   return lines;
+}
+
+/** Where the consumer's RSS goes: the V8 heap in use (JS objects) or memory outside it (Buffers). */
+function consumerMemoryLine(run: SoakRun): string {
+  const after = run.samples.filter((s) => s.t >= run.warmupMinutes * 60 && s.consumerMemory);
+  if (after.length < 2) return 'consumer memory: not sampled';
+  const slope = (pick: (m: NodeMemory) => number) => fix(leastSquaresSlope(after.map((s) => [s.t / 60, pick(s.consumerMemory!)] as const)));
+  const first = after[0]!.consumerMemory!;
+  const last = after[after.length - 1]!.consumerMemory!;
+  return (
+    `consumer memory after the warm-up (its /metrics): V8 heap used ${fix(first.heapUsedMb, 1)} → ${fix(last.heapUsedMb, 1)} MB (slope ${slope((m) => m.heapUsedMb)} MB/min), ` +
+    `V8 heap committed ${fix(first.heapTotalMb, 1)} → ${fix(last.heapTotalMb, 1)} MB (slope ${slope((m) => m.heapTotalMb ?? NaN)} MB/min), ` +
+    `external ${fix(first.externalMb, 1)} → ${fix(last.externalMb, 1)} MB (slope ${slope((m) => m.externalMb)} MB/min)\n`
+  );
 }
 
 function rssByMinute(run: SoakRun): string[] {

@@ -25,7 +25,8 @@ const visitorHash = (site: string, user: string) => `analytics.visitor_hash((SEL
 
 /**
  * Erases a visitor in one transaction under the site's lock: the tombstone, the raw events, the per-user rows,
- * and every rollup they counted in (the days they touched are recomputed from the raw rows that remain).
+ * the query API's integer for them, and every rollup they counted in (the days they touched are recomputed from
+ * the raw rows that remain).
  */
 export async function eraseVisitor(db: Knex, siteId: string, userId: string): Promise<ErasureSummary> {
   return db.transaction(async (trx) => {
@@ -40,6 +41,11 @@ export async function eraseVisitor(db: Knex, siteId: string, userId: string): Pr
        SELECT to_char(("timestamp" AT TIME ZONE ?)::date, 'YYYY-MM-DD') AS day, count(*) AS events FROM gone GROUP BY 1 ORDER BY 1`,
       [siteId, userId, timeZone],
     );
+    // The query API's integer for this visitor goes too (its rows name the visitor's keyed hash). Its rows and
+    // facts of the days they counted in are no longer trusted from now on (queryDayValidity: an erasure since the
+    // build) and the background job rebuilds them from the raw rows that remain.
+    await lockQueryBuilds(trx, siteId);
+    await trx.raw(`DELETE FROM analytics.query_user_ids WHERE site_id = ? AND user_hash = ${visitorHash('?', '?')}`, [siteId, siteId, userId]);
     for (const { day } of removed.rows) await recomputeRollups(trx, { siteId, timeZone, from: day, to: day });
     // The site's visits are recomputed whole (one definition, not a second one that subtracts): for a site with
     // millions of events an erasure takes that long, and holds the site's lock meanwhile.
