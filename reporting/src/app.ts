@@ -1,3 +1,4 @@
+import compression from 'compression';
 import type { Express } from 'express';
 import type { Registry } from 'prom-client';
 import type { Knex } from '@sitestream/db';
@@ -25,6 +26,10 @@ export function createReportingApp(deps: ReportingDeps): Express {
   const app = createBaseApp({ trustProxyHops: deps.config.TRUST_PROXY_HOPS });
   const metrics = createReportingMetrics(deps.registry);
   app.use(requestMetrics(deps.registry, { logger: deps.logger, level: 'info' }));
+  // Answers of 1 kB and more in the encoding the client accepts (gzip, br, deflate): a query API answer of
+  // thousands of rows is mostly repeated keys and dimension values. The dashboard's files come compressed
+  // already (their Content-Encoding makes this skip them).
+  app.use(compression());
   // /metrics is on the management listener only (service.ts).
   mountOpsRoutes(app, deps.lifecycle, deps.registry, { metrics: false });
   app.get('/openapi.json', (_req, res) => {
