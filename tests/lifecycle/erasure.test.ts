@@ -82,6 +82,8 @@ describe('visitors erase', () => {
     expect(tomb.rows[0]!.user_hash.includes(Buffer.from(victim))).toBe(false);
     const perUserRows = await pipeline.db.raw<{ rows: { n: number }[] }>('SELECT count(*) AS n FROM analytics.daily_users WHERE site_id = ? AND user_id = ?', [site, victim]);
     expect(perUserRows.rows[0]!.n).toBe(0);
+    const visitsLeft = await pipeline.db.raw<{ rows: { n: number }[] }>('SELECT count(*)::int AS n FROM analytics.visits WHERE site_id = ? AND user_id = ?', [site, victim]);
+    expect(visitsLeft.rows[0]!.n).toBe(0);
     // Nor does the query API keep them: no integer for their hash, and once the days are rebuilt no row counts it.
     expect(await queryUid(victim)).toBeNull();
     expect((await admin('rollups', 'build-query-days', '--site', site)).code).toBe(0);

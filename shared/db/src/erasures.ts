@@ -2,7 +2,7 @@ import type { Knex } from './connection';
 import { lockQueryBuilds, QUERY_TABLES } from './query-rollups';
 import { recomputeRollups, ROLLUP_TABLES } from './rollups';
 import { lockSite } from './site-lock';
-import { recomputeVisits, VISIT_TABLES } from './visits';
+import { forgetVisitor, VISIT_TABLES } from './visits';
 
 /**
  * Erasure of one visitor and deletion of a whole site, and the tombstones that keep them erased.
@@ -47,9 +47,9 @@ export async function eraseVisitor(db: Knex, siteId: string, userId: string): Pr
     await lockQueryBuilds(trx, siteId);
     await trx.raw(`DELETE FROM analytics.query_user_ids WHERE site_id = ? AND user_hash = ${visitorHash('?', '?')}`, [siteId, siteId, userId]);
     for (const { day } of removed.rows) await recomputeRollups(trx, { siteId, timeZone, from: day, to: day });
-    // The site's visits are recomputed whole (one definition, not a second one that subtracts): for a site with
-    // millions of events an erasure takes that long, and holds the site's lock meanwhile.
-    if (removed.rows.length > 0) await recomputeVisits(trx, siteId);
+    // Only this visitor's visits go (visits are per visitor): recomputing the site's visits from its raw events
+    // would hold the site's lock, and so its ingestion, for as long as a rebuild of the site takes.
+    await forgetVisitor(trx, siteId, userId);
     return { siteId, events: removed.rows.reduce((n, r) => n + Number(r.events), 0), days: removed.rows.length };
   });
 }

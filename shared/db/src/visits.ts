@@ -25,6 +25,16 @@ const attributeList = VISIT_ATTRIBUTES.join(', ');
 const stored = (a: string) => (STORED_ATTRIBUTES as readonly string[]).includes(a);
 
 /**
+ * What visits add to their day's sums (daily_visits), the one definition of a bounce and a duration there: over
+ * `rows` (site_id, day, n, events, pageviews, started_at, ended_at), n = 1 for a visit counted in, −1 for one
+ * taken out.
+ */
+const daySums = (rows: string) => `
+  SELECT site_id, day, sum(n) AS visits, sum(n * (events = 1 AND pageviews = 1)::int) AS bounces, sum(n * pageviews) AS pageviews,
+         sum(n * (extract(epoch FROM ended_at - started_at) * 1000000)::bigint) AS duration_us
+  FROM (${rows}) d GROUP BY 1, 2`;
+
+/**
  * The visit merge as CTEs (named visit_batch … summed) to place after other CTEs of one statement, and the
  * expression (over them) that gives the number of events the visits took in net: it must equal the batch's size.
  * The batch's columns: site_id, user_id, ts, event_id, event_type, path, then every VISIT_ATTRIBUTES.
@@ -117,14 +127,9 @@ written AS (
     exit_at = excluded.exit_at, exit_event_id = excluded.exit_event_id, exit_path = excluded.exit_path,
     ${VISIT_ATTRIBUTES.map((a) => `${a} = excluded.${a}`).join(', ')}
 ),
-deltas AS (
-  SELECT site_id, day, sum(n) AS visits, sum(n * (events = 1 AND pageviews = 1)::int) AS bounces, sum(n * pageviews) AS pageviews,
-         sum(n * (extract(epoch FROM ended_at - started_at) * 1000000)::bigint) AS duration_us
-  FROM (SELECT site_id, day, 1 AS n, events, pageviews, started_at, ended_at FROM islands
+deltas AS (${daySums(`SELECT site_id, day, 1 AS n, events, pageviews, started_at, ended_at FROM islands
         UNION ALL
-        SELECT site_id, day, -1, events, pageviews, started_at, ended_at FROM old) d
-  GROUP BY 1, 2
-),
+        SELECT site_id, day, -1, events, pageviews, started_at, ended_at FROM old`)}),
 summed AS (
   INSERT INTO analytics.daily_visits AS r (site_id, day, visits, bounces, pageviews, duration_us)
   SELECT * FROM deltas WHERE (visits, bounces, pageviews, duration_us) <> (0, 0, 0, 0) ORDER BY 1, 2
@@ -188,6 +193,24 @@ export async function recomputeVisits(trx: Knex.Transaction, siteId: string): Pr
   const events = Number(count.rows[0]!.n);
   await runMerge(trx, SITE_MERGE, [siteId], events);
   return events;
+}
+
+/**
+ * Takes one visitor's visits out (an erasure, erasures.ts): their visits go and their day sums move by what those
+ * visits added; a day left with nothing is deleted, as a recompute would leave it. Visits are per visitor, so no
+ * other visitor's visits change and the site need not be recomputed. The caller's transaction must hold lockSite.
+ */
+export async function forgetVisitor(trx: Knex.Transaction, siteId: string, userId: string): Promise<void> {
+  await trx.raw(
+    `WITH gone AS (DELETE FROM analytics.visits WHERE site_id = ? AND user_id = ? RETURNING site_id, day, events, pageviews, started_at, ended_at),
+     deltas AS (${daySums('SELECT site_id, day, -1 AS n, events, pageviews, started_at, ended_at FROM gone')})
+     UPDATE analytics.daily_visits r SET visits = r.visits + d.visits, bounces = r.bounces + d.bounces,
+       pageviews = r.pageviews + d.pageviews, duration_us = r.duration_us + d.duration_us
+     FROM deltas d WHERE r.site_id = d.site_id AND r.day = d.day`,
+    [siteId, userId],
+  );
+  // A second statement: one statement cannot both update a row and delete it.
+  await trx.raw('DELETE FROM analytics.daily_visits WHERE site_id = ? AND (visits, bounces, pageviews, duration_us) = (0, 0, 0, 0)', [siteId]);
 }
 
 // The raw events a visit cut by the retention horizon leaves behind (bind: users[], ends[], site, kept-from day, zone).
