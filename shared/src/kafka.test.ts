@@ -16,6 +16,8 @@ describe('kafkajsLogLevel', () => {
     const coordinatorLoading = "Crash: KafkaJSNumberOfRetriesExceeded: The coordinator is loading and hence can't process requests";
     expect(kafkajsLogLevel('Consumer', logLevel.ERROR, coordinatorLoading)).toBe(logLevel.WARN);
     expect(kafkajsLogLevel('Consumer', logLevel.ERROR, 'Restarting the consumer in 300ms')).toBe(logLevel.WARN);
+    expect(kafkajsLogLevel('Connection', logLevel.ERROR, 'Response GroupCoordinator(key: 10, version: 2)')).toBe(logLevel.WARN);
+    expect(kafkajsLogLevel('Connection', logLevel.ERROR, 'Connection error: connect ECONNREFUSED')).toBe(logLevel.ERROR);
     expect(kafkajsLogLevel('Consumer', logLevel.ERROR, 'Caught error when disconnecting the consumer: x')).toBe(logLevel.ERROR);
     expect(kafkajsLogLevel('Runner', logLevel.ERROR, 'Crash: x')).toBe(logLevel.ERROR);
     expect(kafkajsLogLevel('Producer', logLevel.ERROR, 'Failed to send messages')).toBe(logLevel.ERROR);

@@ -4,14 +4,18 @@ import { kafkaBrokers } from './config';
 import type { Logger } from './logger';
 
 /**
- * kafkajs's consumer logs "Crash: …" and "Restarting the consumer in …" at ERROR before it knows, or whatever it
- * decides about, a restart — also for a coordinator still loading on a fresh broker, which every start meets. The
- * consumer's CRASH listener logs the outcome (a restart as a warning, the end of consuming as an error), so these
- * two are warnings: an ERROR line then means something an operator must act on.
+ * kafkajs logs at ERROR what it then retries — every error answer of the broker ("Response GroupCoordinator … The
+ * group coordinator is not available"), and the consumer's "Crash: …" and "Restarting the consumer in …" whatever
+ * it decides about a restart — which every start against a fresh broker meets. The error reaches the caller
+ * (ingest answers 503 and logs it; the consumer's CRASH listener logs a restart as a warning and the end of
+ * consuming as an error), so these lines are warnings: an ERROR line then means something to act on.
  */
 export function kafkajsLogLevel(namespace: string, level: logLevel, message: string): logLevel {
-  if (level === logLevel.ERROR && namespace === 'Consumer' && (message.startsWith('Crash: ') || message.startsWith('Restarting the consumer'))) return logLevel.WARN;
-  return level;
+  if (level !== logLevel.ERROR) return level;
+  const retried =
+    (namespace === 'Connection' && message.startsWith('Response ')) ||
+    (namespace === 'Consumer' && (message.startsWith('Crash: ') || message.startsWith('Restarting the consumer')));
+  return retried ? logLevel.WARN : level;
 }
 
 /** kafkajs logs through our pino logger, with its namespace as a field. */
