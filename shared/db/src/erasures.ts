@@ -30,6 +30,9 @@ const visitorHash = (site: string, user: string) => `analytics.visitor_hash((SEL
  */
 export async function eraseVisitor(db: Knex, siteId: string, userId: string): Promise<ErasureSummary> {
   return db.transaction(async (trx) => {
+    // Any build of the site's query days first, then the site (the order deleteSite keeps too): a build can take
+    // tens of seconds on a big site, and waiting for it while holding the site's lock would hold its ingestion.
+    await lockQueryBuilds(trx, siteId);
     const timeZone = await lockSite(trx, siteId);
     await trx.raw(
       `INSERT INTO analytics.erasures (site_id, user_hash) VALUES (?, ${visitorHash('?', '?')})
@@ -44,7 +47,6 @@ export async function eraseVisitor(db: Knex, siteId: string, userId: string): Pr
     // The query API's integer for this visitor goes too (its rows name the visitor's keyed hash). Its rows and
     // facts of the days they counted in are no longer trusted from now on (queryDayValidity: an erasure since the
     // build) and the background job rebuilds them from the raw rows that remain.
-    await lockQueryBuilds(trx, siteId);
     await trx.raw(`DELETE FROM analytics.query_user_ids WHERE site_id = ? AND user_hash = ${visitorHash('?', '?')}`, [siteId, siteId, userId]);
     for (const { day } of removed.rows) await recomputeRollups(trx, { siteId, timeZone, from: day, to: day });
     // Only this visitor's visits go (visits are per visitor): recomputing the site's visits from its raw events
@@ -79,11 +81,12 @@ export async function deleteSite(db: Knex, siteId: string, rowsPerTransaction = 
   });
   const events = await deleteInBatches(db, 'site_id = ?', [siteId], rowsPerTransaction);
   return db.transaction(async (trx) => {
+    // After any build of the site's query days running now (which then finds no events), before the site's lock.
+    await lockQueryBuilds(trx, siteId);
     await lockSite(trx, siteId);
     for (const table of [...ROLLUP_TABLES, ...VISIT_TABLES]) await trx.raw(`DELETE FROM analytics.${table} WHERE site_id = ?`, [siteId]);
-    // The query API's rows go too — its strings (paths, referrers, campaigns) and visitor hashes would otherwise
-    // outlive the site — after any build of the site running now (which then finds no events).
-    await lockQueryBuilds(trx, siteId);
+    // The query API's rows go too: its strings (paths, referrers, campaigns) and visitor hashes would otherwise
+    // outlive the site.
     for (const table of QUERY_TABLES) await trx.raw(`DELETE FROM analytics.${table} WHERE site_id = ?`, [siteId]);
     const dead = await trx.raw<{ rowCount: number }>('DELETE FROM analytics.dead_letters WHERE analytics.payload_site(payload) = ?', [siteId]);
     const keysDeleted = await trx.raw<{ rowCount: number }>('DELETE FROM analytics.api_keys WHERE site_ids = ARRAY[?]::text[]', [siteId]);

@@ -13,6 +13,6 @@ export { checkApiKey, createApiKey, keyCovers, KEY_MARKER, listApiKeys, revokeAp
 export { namedSql, prepared, tuneReportingSession } from './reporting-session';
 export { deleteSite, eraseVisitor, findErased, type ErasureSummary, type SiteDeletion, type TombstoneCheck } from './erasures';
 export { applyRetention, applyRetentionExclusively, withAdvisoryLock, type RetentionOptions, type SiteRetention } from './retention';
-export { buildQueryDay, buildStaleQueryDays, queryDaysValid, type QueryRollupSummary } from './query-rollups';
+export { buildQueryDay, buildStaleQueryDays, lockQueryBuilds, queryDaysValid, type QueryRollupSummary } from './query-rollups';
 export { DIRECT, NOT_SET, ROLLED_EVENT_DIMENSIONS, ROLLED_VISIT_DIMENSIONS } from './query-dimensions';
 export { FACT_COLUMNS } from './query-facts';
