@@ -33,6 +33,8 @@ const daySums = (rows: string) => `
   SELECT site_id, day, sum(n) AS visits, sum(n * (events = 1 AND pageviews = 1)::int) AS bounces, sum(n * pageviews) AS pageviews,
          sum(n * (extract(epoch FROM ended_at - started_at) * 1000000)::bigint) AS duration_us
   FROM (${rows}) d GROUP BY 1, 2`;
+/** The SET list that adds the sums of `delta` (a row of daySums) to the day row `r`. */
+const addDaySums = (delta: string) => ['visits', 'bounces', 'pageviews', 'duration_us'].map((c) => `${c} = r.${c} + ${delta}.${c}`).join(', ');
 
 /**
  * The visit merge as CTEs (named visit_batch … summed) to place after other CTEs of one statement, and the
@@ -133,8 +135,7 @@ deltas AS (${daySums(`SELECT site_id, day, 1 AS n, events, pageviews, started_at
 summed AS (
   INSERT INTO analytics.daily_visits AS r (site_id, day, visits, bounces, pageviews, duration_us)
   SELECT * FROM deltas WHERE (visits, bounces, pageviews, duration_us) <> (0, 0, 0, 0) ORDER BY 1, 2
-  ON CONFLICT (site_id, day) DO UPDATE SET visits = r.visits + excluded.visits, bounces = r.bounces + excluded.bounces,
-    pageviews = r.pageviews + excluded.pageviews, duration_us = r.duration_us + excluded.duration_us
+  ON CONFLICT (site_id, day) DO UPDATE SET ${addDaySums('excluded')}
 )`;
   return { ctes, added: `(SELECT coalesce(sum(events), 0) FROM islands) - (SELECT coalesce(sum(events), 0) FROM old)` };
 }
@@ -204,8 +205,7 @@ export async function forgetVisitor(trx: Knex.Transaction, siteId: string, userI
   await trx.raw(
     `WITH gone AS (DELETE FROM analytics.visits WHERE site_id = ? AND user_id = ? RETURNING site_id, day, events, pageviews, started_at, ended_at),
      deltas AS (${daySums('SELECT site_id, day, -1 AS n, events, pageviews, started_at, ended_at FROM gone')})
-     UPDATE analytics.daily_visits r SET visits = r.visits + d.visits, bounces = r.bounces + d.bounces,
-       pageviews = r.pageviews + d.pageviews, duration_us = r.duration_us + d.duration_us
+     UPDATE analytics.daily_visits r SET ${addDaySums('d')}
      FROM deltas d WHERE r.site_id = d.site_id AND r.day = d.day`,
     [siteId, userId],
   );
