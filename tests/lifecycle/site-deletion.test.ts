@@ -42,7 +42,7 @@ describe('sites delete', () => {
     // A closed day (UTC), so that the query API's per-day rows and facts can be built for it.
     const now = new Date(Date.now() - 26 * 3_600_000).toISOString();
     const events = [doomed, kept].flatMap((site) =>
-      Array.from({ length: 60 }, (_, i) => ({ event_id: randomUUID(), site_id: site, event_type: i % 3 ? 'page_view' : 'click', path: `/p${i % 7}`, user_id: `u${i % 9}`, timestamp: now })),
+      Array.from({ length: 60 }, (_, i) => ({ event_id: randomUUID(), site_id: site, event_type: i % 3 ? 'page_view' : 'click', path: `/p${i % 7}`, user_id: `u${i % 9}`, timestamp: now, ...(i % 5 ? {} : { props: { plan: 'pro' } }) })),
     );
     expect((await postJson(`${pipeline.ingestUrl}/events`, { events })).status).toBe(202);
     // A dead letter of the doomed site: schema-invalid JSON produced straight to the topic.
@@ -61,7 +61,7 @@ describe('sites delete', () => {
     const both = await createTestKey(pipeline.db, { siteIds: [doomed, kept] });
     const before = await rowsOf(doomed);
     expect(Object.keys(before)).toEqual(expect.arrayContaining(['website_events', 'sites', 'daily_event_counts', 'daily_users', 'api_keys', 'dead_letters',
-      'visits', 'query_days', 'query_daily', 'query_facts', 'query_strings', 'query_user_ids']));
+      'visits', 'query_days', 'query_daily', 'query_facts', 'query_props', 'query_strings', 'query_user_ids']));
     const keptBefore = await rowsOf(kept);
 
     expect((await admin('sites', 'delete', doomed)).code).toBe(2);

@@ -1,3 +1,4 @@
+import { PROPS_PREFIX } from '@sitestream/db';
 import { Errors, isSafeText, LIMITS, parseCalendarDate, QUERY_API_LIMITS, type FieldError } from '@sitestream/shared';
 
 /*
@@ -14,8 +15,8 @@ export const VISIT_DIMENSIONS = [
   'visit:source', 'visit:referrer', 'visit:utm_source', 'visit:utm_medium', 'visit:utm_campaign', 'visit:utm_term',
   'visit:utm_content', 'visit:browser', 'visit:os', 'visit:device', 'visit:country', 'visit:entry_page', 'visit:exit_page',
 ] as const;
+export { PROPS_PREFIX };
 export const TIME_DIMENSIONS = ['time:hour', 'time:day', 'time:week', 'time:month'] as const;
-export const PROPS_PREFIX = 'event:props:';
 export const FILTER_OPS = ['is', 'is_not', 'contains', 'contains_not'] as const;
 export const RELATIVE_RANGES = ['day', '7d', '30d', 'month', 'year', 'all'] as const;
 

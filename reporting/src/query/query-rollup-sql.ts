@@ -1,11 +1,11 @@
-import { queryDaysValid, ROLLED_EVENT_DIMENSIONS, ROLLED_VISIT_DIMENSIONS } from '@sitestream/db';
+import { NOT_SET, PROPS_PREFIX, queryDaysValid, ROLLED_EVENT_DIMENSIONS, ROLLED_VISIT_DIMENSIONS } from '@sitestream/db';
 import type { QueryParams } from './query-params';
 import { isEventMetric, isVisitMetric } from './query-params';
 import { bindPeriod, finishQuery, shownFilterSql, type Period, type Statement } from './query-sql';
 
 /*
  * The same answer as query-sql.ts from the per-day rows of shared/db/src/query-rollups.ts, for the queries they
- * hold: at most one dimension, filtered by nothing but itself, which is one the rows keep (not event:props:*)
+ * hold: at most one dimension, filtered by nothing but itself, which is one the rows keep (event:props:* too)
  * or a day or coarser time bucket of the rows without a dimension (not time:hour). The statement also answers `valid`: whether every day of the period is rolled up and still exact; when it is not,
  * the caller discards the answer and asks the raw tables (one statement, one snapshot: rows and check agree).
  */
@@ -21,7 +21,7 @@ export function rollupCovers(q: QueryParams): boolean {
   if (d === undefined) return q.filters.length === 0;
   // A filter on the dimension grouped by keeps or drops whole rows: an event (or visit) has one value of it, and
   // passes exactly when that value does (the dashboard's "custom events": event:name is_not page_view).
-  if (d in ROLLED_VISIT_DIMENSIONS || d in ROLLED_EVENT_DIMENSIONS) return q.filters.every((f) => f.dimension === d);
+  if (d in ROLLED_VISIT_DIMENSIONS || d in ROLLED_EVENT_DIMENSIONS || d.startsWith(PROPS_PREFIX)) return q.filters.every((f) => f.dimension === d);
   return d in TIME_BUCKETS && q.filters.length === 0;
 }
 
@@ -37,7 +37,17 @@ export function buildRollupQuery(q: QueryParams, site: string, tzName: string, p
   const visitors = !q.metrics.includes('visitors') ? '0' : 'sum(visitors)';
   // Read separately by each side (not one shared CTE, which would be materialized with every visitor set).
   const kept = q.filters.map((f) => ` AND ${shownFilterSql(f, 'value', binds)}`).join('');
-  const rows = `analytics.query_daily WHERE site_id = ${siteP} AND dimension = ${dimension} AND day BETWEEN ${from} AND ${to}${kept}`;
+  const stored = `analytics.query_daily WHERE site_id = ${siteP} AND dimension = ${dimension} AND day BETWEEN ${from} AND ${to}`;
+  // A property key has rows only on the days it was seen: on the others every event shows '(not set)', and that
+  // value's row is the day's totals (event metrics only: visit metrics by an event:* dimension are refused).
+  const rows = q.dimensions[0]?.startsWith(PROPS_PREFIX)
+    ? `(SELECT day, value, visitors, pageviews, events, visits, bounces, views, duration_us, uids FROM ${stored}
+        UNION ALL
+        SELECT t.day, '${NOT_SET}', t.visitors, t.pageviews, t.events, 0, 0, 0, 0, t.uids FROM analytics.query_daily t
+        WHERE t.site_id = ${siteP} AND t.dimension = '' AND t.day BETWEEN ${from} AND ${to}
+          AND NOT EXISTS (SELECT 1 FROM analytics.query_daily k WHERE k.site_id = ${siteP} AND k.dimension = ${dimension} AND k.day = t.day)) r
+       WHERE true${kept}`
+    : `${stored}${kept}`;
   // Over many days the union is taken in two levels — runs of `runDays` days, then those — because each step of
   // the aggregate copies its whole state: one level costs ~days/2 passes over the final set, two ~√days.
   const eventSide = !q.metrics.includes('visitors') || oneDay

@@ -14,5 +14,5 @@ export { namedSql, prepared, tuneReportingSession } from './reporting-session';
 export { deleteSite, eraseVisitor, findErased, type ErasureSummary, type SiteDeletion, type TombstoneCheck } from './erasures';
 export { applyRetention, applyRetentionExclusively, withAdvisoryLock, type RetentionOptions, type SiteRetention } from './retention';
 export { buildQueryDay, buildStaleQueryDays, lockQueryBuilds, queryDaysValid, type QueryRollupSummary } from './query-rollups';
-export { DIRECT, NOT_SET, ROLLED_EVENT_DIMENSIONS, ROLLED_VISIT_DIMENSIONS } from './query-dimensions';
+export { DIRECT, NOT_SET, PROPS_PREFIX, ROLLED_EVENT_DIMENSIONS, ROLLED_VISIT_DIMENSIONS } from './query-dimensions';
 export { FACT_COLUMNS } from './query-facts';

@@ -10,6 +10,7 @@ import * as queryRollups from './migrations/008_query_rollups';
 import * as positionsCluster from './migrations/009_positions_cluster';
 import * as queryFacts from './migrations/010_query_facts';
 import * as deadLettersCluster from './migrations/011_dead_letters_cluster';
+import * as queryProps from './migrations/012_query_props';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -30,6 +31,7 @@ const migrations: Record<string, Migration> = {
   '009_positions_cluster': positionsCluster,
   '010_query_facts': queryFacts,
   '011_dead_letters_cluster': deadLettersCluster,
+  '012_query_props': queryProps,
 };
 
 const source: Knex.MigrationSource<string> = {

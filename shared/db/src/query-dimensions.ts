@@ -7,6 +7,8 @@ import { VISIT_ATTRIBUTES } from './visit-attributes';
 
 export const NOT_SET = '(not set)';
 export const DIRECT = 'Direct / None';
+/** event:props:<key>: the rows hold one such dimension per key seen on the day; the facts name each event's set. */
+export const PROPS_PREFIX = 'event:props:';
 
 /** The visit:* dimensions the rows hold, and the visits column behind each. */
 export const ROLLED_VISIT_DIMENSIONS: Record<string, string> = {
@@ -14,7 +16,7 @@ export const ROLLED_VISIT_DIMENSIONS: Record<string, string> = {
   'visit:entry_page': 'entry_path',
   'visit:exit_page': 'exit_path',
 };
-/** The event:* dimensions the rows hold (not event:props:*), and the events column behind each. */
+/** The event:* dimensions with a column of their own (event:props:* are read from the property set), and the events column behind each. */
 export const ROLLED_EVENT_DIMENSIONS: Record<string, string> = {
   'event:page': 'path',
   'event:name': 'event_type',

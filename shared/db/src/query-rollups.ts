@@ -1,5 +1,5 @@
 import type { Knex } from './connection';
-import { ROLLED_EVENT_DIMENSIONS, ROLLED_VISIT_DIMENSIONS, shownSql } from './query-dimensions';
+import { NOT_SET, PROPS_PREFIX, ROLLED_EVENT_DIMENSIONS, ROLLED_VISIT_DIMENSIONS, shownSql } from './query-dimensions';
 import { FACTS_NOT_NULL, insertFacts, insertQueryStrings } from './query-facts';
 
 /*
@@ -7,7 +7,8 @@ import { FACTS_NOT_NULL, insertFacts, insertQueryStrings } from './query-facts';
  * consumer's write transaction. One row per (site, local day, dimension, shown value): the day's event metrics
  * (each event grouped by its own event:* value or its visit's visit:* value, as the raw query does), the visit
  * metrics of the visits starting that day, and the sorted set of the day's visitors (per-site integers) so that a
- * range's visitors are an exact union. Dimension '' holds the day's totals.
+ * range's visitors are an exact union. Dimension '' holds the day's totals; 'event:props:<key>' one per property
+ * key of the day's events (migration 012).
  *
  * A day's rows are trusted only while the consumer's exact counts (daily_event_counts) over the window of days its
  * visits reach (±30 minutes, where a late event could still join or extend one of them) sum to what they summed
@@ -15,7 +16,7 @@ import { FACTS_NOT_NULL, insertFacts, insertQueryStrings } from './query-facts';
  */
 
 /** The query API's tables of a site: per-day rows and facts, the days' validity, the strings and visitor integers. */
-export const QUERY_TABLES = ['query_days', 'query_daily', 'query_facts', 'query_strings', 'query_user_ids'] as const;
+export const QUERY_TABLES = ['query_days', 'query_daily', 'query_facts', 'query_props', 'query_strings', 'query_user_ids'] as const;
 
 /** Serializes the caller's transaction with every build of the site's query days (held until it ends). */
 export async function lockQueryBuilds(trx: Knex.Transaction, siteId: string): Promise<void> {
@@ -72,7 +73,7 @@ async function zoneOf(trx: Knex.Transaction, siteId: string): Promise<string> {
  */
 function dayEventsSql(): string {
   const attributes = [...new Set(Object.values(ROLLED_VISIT_DIMENSIONS))].map((c) => `v.${c}`).join(', ');
-  return `SELECT e.user_id, e.event_type, e.path, e.hostname, extract(hour FROM e."timestamp" AT TIME ZONE :tz)::smallint AS hour,
+  return `SELECT e.user_id, e.event_type, e.path, e.hostname, e.props, extract(hour FROM e."timestamp" AT TIME ZONE :tz)::smallint AS hour,
             v.started_at AS visit_start, v.ended_at AS visit_end, ${attributes}
      FROM analytics.website_events e
      JOIN LATERAL (SELECT * FROM analytics.visits v WHERE v.site_id = e.site_id AND v.user_id = e.user_id AND v.started_at <= e."timestamp"
@@ -117,9 +118,18 @@ async function buildRows(trx: Knex.Transaction, siteId: string, day: string): Pr
             LATERAL (VALUES ${Object.keys(ROLLED_EVENT_DIMENSIONS).map((d) => `('${d}', ${shownSql(d, 'e')})`).join(', ')}) d(dimension, value)
        GROUP BY 1, 2, 3
      ),
+     prop_keys AS (SELECT DISTINCT k.key FROM qr_events e, jsonb_object_keys(e.props) k(key) WHERE jsonb_typeof(e.props) = 'object'),
+     -- Every event of the day by each key seen that day ('(not set)' where it lacks it); a day without a key has
+     -- no rows for it, and its events all show '(not set)' (query-rollup-sql.ts reads the day's totals then).
+     by_prop_value AS (
+       SELECT '${PROPS_PREFIX}' || k.key AS dimension, coalesce(e.props ->> k.key, '${NOT_SET}') AS value, u.uid,
+              count(*) FILTER (WHERE e.event_type = 'page_view') AS pv, count(*) AS n
+       FROM qr_events e JOIN qr_users u USING (user_id) CROSS JOIN prop_keys k
+       GROUP BY 1, 2, 3
+     ),
      events_part AS (
        SELECT dimension, value, count(*)::int AS visitors, sum(pv) AS pageviews, sum(n) AS events, array_agg(uid ORDER BY uid) AS uids
-       FROM (SELECT * FROM by_visit_value UNION ALL SELECT * FROM by_event_value) b GROUP BY 1, 2
+       FROM (SELECT * FROM by_visit_value UNION ALL SELECT * FROM by_event_value UNION ALL SELECT * FROM by_prop_value) b GROUP BY 1, 2
      ),
      visits_part AS (
        SELECT d.dimension, d.value, count(*) AS visits, count(*) FILTER (WHERE v.events = 1 AND v.pageviews = 1) AS bounces,
