@@ -1,6 +1,6 @@
 import Ajv, { type ValidateFunction } from 'ajv';
 import addFormats from 'ajv-formats';
-import { setSiteTimeZone } from '@sitestream/db';
+import { buildStaleQueryDays, setSiteTimeZone } from '@sitestream/db';
 import { addEventFormats, openApiDocument } from '@sitestream/shared';
 import { createTestKey, getJson, postJson, startPipeline, type Pipeline } from '../helpers/pipeline';
 import { countRows } from '../helpers/test-database';
@@ -61,8 +61,8 @@ describe('GET /api/v2/sites and GET /api/v2/props', () => {
     });
   });
 
-  it('lists the property keys of the site\'s local days, in code-point order; none outside the key\'s scope', async () => {
-    const keys = async (q: string, h = all) => (await get(`/api/v2/props?${q}`, h)).body.keys;
+  const keys = async (q: string, h = all) => (await get(`/api/v2/props?${q}`, h)).body.keys;
+  const expectKeysAsSent = async () => {
     expect(await keys('site_id=sa&from=2025-11-01&to=2025-11-01')).toEqual(['Zeta', 'early']);
     expect(await keys('site_id=sa&from=2025-11-02&to=2025-11-02')).toEqual(['late']);
     expect(await keys('site_id=sa&from=2025-11-01&to=2025-11-03')).toEqual(['Zeta', 'early', 'late', 'ä-key']);
@@ -70,6 +70,23 @@ describe('GET /api/v2/sites and GET /api/v2/props', () => {
     expect(await keys('site_id=sa&from=2025-11-01&to=2025-11-03', scoped)).toEqual([]);
     expect(await keys('site_id=sb&from=2025-11-01&to=2025-11-01', scoped)).toEqual(['other']);
     expect(await keys('site_id=nobody&from=2025-11-01&to=2025-11-03')).toEqual([]);
+  };
+
+  it('lists the property keys of the site\'s local days, in code-point order; none outside the key\'s scope', async () => {
+    await expectKeysAsSent();
+  });
+
+  it('reads the keys of days whose query rows are current from those rows, and of other days from their events', async () => {
+    expect((await buildStaleQueryDays(pipeline.db)).days).toBeGreaterThan(0);
+    await expectKeysAsSent();
+    // Keys changed behind the rows' back (no count moves): a day read from its rows does not see them.
+    await pipeline.db.raw(`UPDATE analytics.website_events SET props = '{"raw-only": 1}' WHERE site_id = 'sa' AND props ->> 'early' IS NOT NULL AND "timestamp" < '2025-11-02'`);
+    expect(await keys('site_id=sa&from=2025-11-01&to=2025-11-01')).toEqual(['Zeta', 'early']);
+    // A late event on Nov 1 (Kolkata) makes that day's rows stale: it is read from its events again.
+    expect((await postJson(`${pipeline.ingestUrl}/event`, { site_id: 'sa', event_type: 'signup', path: '/', user_id: 'u2', timestamp: '2025-11-01T10:00:00Z', props: { newcomer: 1 } })).status).toBe(202);
+    await waitFor(async () => (await countRows(pipeline.db, 'analytics.website_events')) === 6 || undefined, { what: 'the late event stored' });
+    expect(await keys('site_id=sa&from=2025-11-01&to=2025-11-01')).toEqual(['newcomer', 'raw-only']);
+    expect(await keys('site_id=sa&from=2025-11-01&to=2025-11-03')).toEqual(['early', 'late', 'newcomer', 'raw-only', 'ä-key']);
   });
 
   it('refuses bad parameters 400 naming the field, and a missing key 401', async () => {
