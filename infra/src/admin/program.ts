@@ -127,7 +127,8 @@ export function buildAdminProgram(io: AdminIo): Command {
     .action(async (opts: { site?: string }) => {
       const started = Date.now();
       const summary = await io.withDb((db) => buildStaleQueryDays(db, { siteId: opts.site }));
-      io.out(`built ${summary.days} site days, ${summary.rows} rows, ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      const swept = summary.swept > 0 ? `, ${summary.swept} values of erased visitors deleted` : '';
+      io.out(`built ${summary.days} site days, ${summary.rows} rows${swept}, ${((Date.now() - started) / 1000).toFixed(1)} s`);
     });
 
   return program;

@@ -1,7 +1,7 @@
 import type { Knex } from './connection';
-import { lockQueryBuilds, QUERY_TABLES } from './query-rollups';
+import { QUERY_TABLES } from './query-rollups';
 import { recomputeRollups, ROLLUP_TABLES } from './rollups';
-import { lockSite } from './site-lock';
+import { lockQueryBuilds, lockSite } from './site-lock';
 import { forgetVisitor, VISIT_TABLES } from './visits';
 
 /**
@@ -34,9 +34,11 @@ export async function eraseVisitor(db: Knex, siteId: string, userId: string): Pr
     // tens of seconds on a big site, and waiting for it while holding the site's lock would hold its ingestion.
     await lockQueryBuilds(trx, siteId);
     const timeZone = await lockSite(trx, siteId);
+    // Stamped once both locks are held (not at the transaction's start): later than the end of any build or
+    // sweep of the site's query values (query-sweep.ts), so such a sweep never counts this erasure as swept.
     await trx.raw(
-      `INSERT INTO analytics.erasures (site_id, user_hash) VALUES (?, ${visitorHash('?', '?')})
-       ON CONFLICT (site_id, user_hash) WHERE user_hash IS NOT NULL DO UPDATE SET erased_at = now()`,
+      `INSERT INTO analytics.erasures (site_id, user_hash, erased_at) VALUES (?, ${visitorHash('?', '?')}, clock_timestamp())
+       ON CONFLICT (site_id, user_hash) WHERE user_hash IS NOT NULL DO UPDATE SET erased_at = excluded.erased_at`,
       [siteId, siteId, userId],
     );
     const removed = await trx.raw<{ rows: { day: string; events: number }[] }>(

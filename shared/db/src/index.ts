@@ -2,7 +2,7 @@ export { cancelBackend, createDb, ensureDatabase, type Knex } from './connection
 export { classifyDbError, describeDbError, isTransientDbError, type DbErrorClass } from './db-errors';
 export { migrateLatest, migrateRollbackAll } from './migrate';
 export { applyRollups, insertRolledUp, LIVE_RETURNING, recomputeRollups, ROLLUP_RETURNING, ROLLUP_TABLES, type InsertedEvent, type RecomputeScope } from './rollups';
-export { lockSite, lockSitesForWrite, SITE_LOCK_TIMEOUT } from './site-lock';
+export { lockQueryBuilds, lockSite, lockSitesForWrite, SITE_LOCK_TIMEOUT } from './site-lock';
 export { applyVisits, recomputeVisits, VISIT_TABLES } from './visits';
 export { CONTEXT_COLUMNS, STORED_ATTRIBUTES, VISIT_ATTRIBUTES, type VisitAttribute } from './visit-attributes';
 export { rebuildRollups, type RebuildOptions, type RebuildSummary } from './rebuild-rollups';
@@ -13,6 +13,6 @@ export { checkApiKey, createApiKey, keyCovers, KEY_MARKER, listApiKeys, revokeAp
 export { namedSql, prepared, tuneReportingSession } from './reporting-session';
 export { deleteSite, eraseVisitor, findErased, type ErasureSummary, type SiteDeletion, type TombstoneCheck } from './erasures';
 export { applyRetention, applyRetentionExclusively, withAdvisoryLock, type RetentionOptions, type SiteRetention } from './retention';
-export { buildQueryDay, buildStaleQueryDays, lockQueryBuilds, queryDaysValid, type QueryRollupSummary } from './query-rollups';
+export { buildQueryDay, buildStaleQueryDays, queryDaysValid, type QueryRollupSummary } from './query-rollups';
 export { DIRECT, NOT_SET, PROPS_PREFIX, ROLLED_EVENT_DIMENSIONS, ROLLED_VISIT_DIMENSIONS } from './query-dimensions';
 export { FACT_COLUMNS } from './query-facts';

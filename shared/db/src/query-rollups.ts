@@ -1,6 +1,8 @@
 import type { Knex } from './connection';
 import { NOT_SET, PROPS_PREFIX, ROLLED_EVENT_DIMENSIONS, ROLLED_VISIT_DIMENSIONS, shownSql } from './query-dimensions';
 import { FACTS_NOT_NULL, insertFacts, insertQueryStrings } from './query-facts';
+import { sweepErasedStrings } from './query-sweep';
+import { lockQueryBuilds } from './site-lock';
 
 /*
  * Per-day breakdowns for the query API (migration 008), built by a background job for closed days — never in the
@@ -16,12 +18,7 @@ import { FACTS_NOT_NULL, insertFacts, insertQueryStrings } from './query-facts';
  */
 
 /** The query API's tables of a site: per-day rows and facts, the days' validity, the strings and visitor integers. */
-export const QUERY_TABLES = ['query_days', 'query_daily', 'query_facts', 'query_props', 'query_strings', 'query_user_ids'] as const;
-
-/** Serializes the caller's transaction with every build of the site's query days (held until it ends). */
-export async function lockQueryBuilds(trx: Knex.Transaction, siteId: string): Promise<void> {
-  await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`query-rollups:${siteId}`]);
-}
+export const QUERY_TABLES = ['query_days', 'query_daily', 'query_facts', 'query_props', 'query_sites', 'query_strings', 'query_user_ids'] as const;
 
 const visitValues = (alias: string) =>
   [`('', '')`, ...Object.keys(ROLLED_VISIT_DIMENSIONS).map((d) => `('${d}', ${shownSql(d, alias)})`)].join(', ');
@@ -29,6 +26,8 @@ const visitValues = (alias: string) =>
 export interface QueryRollupSummary {
   days: number;
   rows: number;
+  /** Values no longer named by any fact after an erasure, deleted (query-sweep.ts). */
+  swept: number;
 }
 
 /**
@@ -203,10 +202,11 @@ export async function buildStaleQueryDays(db: Knex, options: { siteId?: string; 
      DELETE FROM analytics.query_facts f USING gone WHERE f.site_id = gone.site_id AND f.day = gone.day`,
     { site: options.siteId ?? null },
   );
-  const summary = { days: 0, rows: 0 };
+  const summary = { days: 0, rows: 0, swept: 0 };
   for (const { site_id, day } of stale.rows) {
     summary.rows += await buildQueryDay(db, site_id, day);
     summary.days++;
   }
+  summary.swept = await sweepErasedStrings(db, options.siteId);
   return summary;
 }

@@ -64,3 +64,11 @@ export async function lockSite(trx: Knex.Transaction, siteId: string): Promise<s
   await trx.raw('SET LOCAL lock_timeout = 0');
   return locked.rows[0]!.time_zone;
 }
+
+/**
+ * Serializes the caller's transaction with every build of the site's query days and every sweep of its values
+ * (query-rollups.ts, query-sweep.ts), held until it ends. Whoever takes both takes this one before lockSite.
+ */
+export async function lockQueryBuilds(trx: Knex.Transaction, siteId: string): Promise<void> {
+  await trx.raw('SELECT pg_advisory_xact_lock(hashtext(?))', [`query-rollups:${siteId}`]);
+}
