@@ -296,8 +296,16 @@ describe('POST /api/v2/query equals the model', () => {
       await plan({ site_id: site, metrics: EVENT_METRICS, date_range: RANGE, dimensions: ['event:props:seats', 'event:props:plan'], filters: [['is_not', 'event:props:trial', ['true']]] }, 'facts');
       await plan({ site_id: site, metrics: ['visitors'], date_range: ['2025-11-02', '2025-11-02'], dimensions: ['time:hour'] }, 'facts');
     }
-    // What neither holds is read raw: visit metrics with filters on other dimensions.
-    await plan({ site_id: 'q-ny', metrics: ['visitors', 'visits'], date_range: RANGE, dimensions: ['visit:source'], filters: [['is', 'visit:country', ['US']]] }, 'raw');
+    // Visit metrics beside event metrics: the events from the facts, the visits from the visits table (the
+    // dashboard's panels under a filter); visit metrics alone with other filters read raw.
+    for (const site of SITES) {
+      for (const f of factFilters) {
+        await plan({ site_id: site, metrics: ['visitors', 'visits', 'bounce_rate', 'visit_duration', 'views_per_visit'], date_range: RANGE, dimensions: ['visit:source'], filters: [f] }, f[1] === 'visit:source' ? 'rollups' : 'facts');
+      }
+      await plan({ site_id: site, metrics: ['visits', 'pageviews'], date_range: RANGE, dimensions: ['time:day', 'visit:country'], filters: [['is_not', 'visit:device', ['Tablet']], ['contains', 'event:page', ['/']]] }, 'facts');
+      await plan({ site_id: site, metrics: ['bounce_rate', 'visitors'], date_range: RANGE, filters: [['is', 'visit:country', ['US', 'DE']]] }, 'facts');
+    }
+    await plan({ site_id: 'q-ny', metrics: ['visits', 'bounce_rate'], date_range: RANGE, dimensions: ['visit:source'], filters: [['is', 'visit:country', ['US']]] }, 'raw');
 
     // Late events on a rolled-up day: a new visitor, and one that becomes the first event of a stored visit
     // (so that visit's attributes, and every later event's visit:* values, change).

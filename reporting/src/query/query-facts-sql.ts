@@ -1,7 +1,7 @@
 import { FACT_COLUMNS, NOT_SET, PROPS_PREFIX, queryDaysValid } from '@sitestream/db';
 import type { QueryParams } from './query-params';
-import { isEventMetric } from './query-params';
-import { bindPeriod, Binds, finishQuery, shownFilterSql, type Period, type Statement } from './query-sql';
+import { isEventMetric, isVisitMetric } from './query-params';
+import { bindPeriod, Binds, finishQuery, shownFilterSql, visitSideCtes, type Period, type Statement } from './query-sql';
 
 /*
  * The same answer as query-sql.ts from the per-day facts of shared/db/src/query-facts.ts, for event metrics with
@@ -25,8 +25,13 @@ const TIME_KEYS: Record<string, { key: string; format: string }> = {
 
 const isProps = (d: string) => d.startsWith(PROPS_PREFIX);
 
+/**
+ * The facts hold the event side of the query; visit metrics beside event metrics are read from the visits table
+ * in the same statement (its visit side, query-sql.ts), so a filtered dashboard panel (visitors and visits by
+ * source, only Germany) reads the events from the facts. Visit metrics alone gain nothing from them.
+ */
 export function factsCover(q: QueryParams): boolean {
-  return q.metrics.every(isEventMetric)
+  return q.metrics.some(isEventMetric)
     && q.dimensions.every((d) => d in FACT_COLUMNS || d in TIME_KEYS || isProps(d))
     && q.filters.every((f) => f.dimension in FACT_COLUMNS || isProps(f.dimension));
 }
@@ -71,5 +76,7 @@ export function buildFactsQuery(q: QueryParams, site: string, tzName: string, pe
     ? `to_char(g.k${i}, '${TIME_KEYS[d]!.format}') AS d${i}`
     : `coalesce((SELECT s.value FROM analytics.query_strings s WHERE s.site_id = ${siteP} AND s.id = g.k${i}), '${NOT_SET}') AS d${i}`));
   const ctes = [...counted, `ea AS (SELECT ${[...shown, 'g.visitors', 'g.pageviews', 'g.events'].join(', ')} FROM grouped g)`];
-  return finishQuery(q, binds, tz, ctes, { events: true, visits: false }, page, [`${queryDaysValid(siteP, from, to, tz, { facts: true })} AS valid`]);
+  const visits = q.metrics.some(isVisitMetric);
+  if (visits) ctes.push(...visitSideCtes(q, binds, tz, siteP, from, to));
+  return finishQuery(q, binds, tz, ctes, { events: true, visits }, page, [`${queryDaysValid(siteP, from, to, tz, { facts: true })} AS valid`]);
 }

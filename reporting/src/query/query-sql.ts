@@ -129,27 +129,36 @@ export function buildQuery(q: QueryParams, site: string, tzName: string, period:
       SELECT ${[...dims, 'count(DISTINCT user_id) AS visitors', "count(*) FILTER (WHERE event_type = 'page_view') AS pageviews", 'count(*) AS events'].join(', ')}
       FROM ev ${groupBy})`);
   }
-  if (visitMetrics.length > 0) {
-    const select = q.dimensions.map((d, i) => `${dimensionSql(d, binds, tz, 'v.started_at')} AS d${i}`);
-    const visitWhere = q.filters.filter((f) => !isEventDim(f.dimension)).map((f) => filterSql(f, binds, tz));
-    const eventWhere = q.filters.filter((f) => isEventDim(f.dimension)).map((f) => filterSql(f, binds, tz));
-    if (eventWhere.length > 0) {
-      visitWhere.push(`EXISTS (SELECT 1 FROM analytics.website_events e
-        WHERE e.site_id = v.site_id AND e.user_id = v.user_id AND e."timestamp" >= v.started_at AND e."timestamp" <= v.ended_at
-          AND ${eventWhere.join(' AND ')})`);
-    }
-    ctes.push(`vi AS (
+  if (visitMetrics.length > 0) ctes.push(...visitSideCtes(q, binds, tz, siteP, from, to));
+  return finishQuery(q, binds, tz, ctes, { events: eventMetrics.length > 0, visits: visitMetrics.length > 0 }, page, []);
+}
+
+/**
+ * The visit side (CTEs `vi`, `va`) over the visits of the period, from the visits table — also beside the event
+ * side of the per-day facts (query-facts-sql.ts), since a visit's metrics are over all of its events.
+ */
+export function visitSideCtes(q: QueryParams, binds: Binds, tz: string, siteP: string, from: string, to: string): string[] {
+  const dims = q.dimensions.map((_, i) => `d${i}`);
+  const groupBy = dims.length > 0 ? `GROUP BY ${dims.join(', ')}` : '';
+  const select = q.dimensions.map((d, i) => `${dimensionSql(d, binds, tz, 'v.started_at')} AS d${i}`);
+  const visitWhere = q.filters.filter((f) => !isEventDim(f.dimension)).map((f) => filterSql(f, binds, tz));
+  const eventWhere = q.filters.filter((f) => isEventDim(f.dimension)).map((f) => filterSql(f, binds, tz));
+  if (eventWhere.length > 0) {
+    visitWhere.push(`EXISTS (SELECT 1 FROM analytics.website_events e
+      WHERE e.site_id = v.site_id AND e.user_id = v.user_id AND e."timestamp" >= v.started_at AND e."timestamp" <= v.ended_at
+        AND ${eventWhere.join(' AND ')})`);
+  }
+  return [
+    `vi AS (
       SELECT ${[...select, 'v.events', 'v.pageviews', '(extract(epoch FROM v.ended_at - v.started_at) * 1000000)::bigint AS duration_us'].join(', ')}
       FROM analytics.visits v
       WHERE v.site_id = ${siteP} AND v.day BETWEEN ${from} AND ${to}
-        ${visitWhere.map((w) => `AND ${w}`).join(' ')})`);
-    ctes.push(`va AS (
+        ${visitWhere.map((w) => `AND ${w}`).join(' ')})`,
+    `va AS (
       SELECT ${[...dims, 'count(*) AS visits', 'count(*) FILTER (WHERE events = 1 AND pageviews = 1) AS bounces',
         'coalesce(sum(pageviews), 0) AS views', 'coalesce(sum(duration_us), 0) AS duration_us'].join(', ')}
-      FROM vi ${groupBy})`);
-  }
-
-  return finishQuery(q, binds, tz, ctes, { events: eventMetrics.length > 0, visits: visitMetrics.length > 0 }, page, []);
+      FROM vi ${groupBy})`,
+  ];
 }
 
 /**
