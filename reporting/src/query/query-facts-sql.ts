@@ -6,10 +6,10 @@ import { bindPeriod, Binds, finishQuery, shownFilterSql, visitSideCtes, type Per
 /*
  * The same answer as query-sql.ts from the per-day facts of shared/db/src/query-facts.ts, for event metrics with
  * any filters and dimensions the facts keep (every event:* and visit:* dimension, and time:* from the local day
- * and hour). A property key's value is found through the fact's property set (query_props: one small join per key). A filter becomes the set of the site's string integers whose shown value passes
- * it — the same test, on the same shown values, as the raw query's (shownFilterSql) — found first by its own
- * statement (filterIdsQuery), in the same snapshot, so that the facts statement tests each row against a bound
- * array, which PostgreSQL hashes (a join to the strings per row cost more than the scan; measured on the bench's
+ * and hour); a property key's value is found through the fact's property set (query_props: one small join per
+ * key). A filter becomes the set of the site's string integers whose shown value passes it — the same test, on
+ * the same shown values, as the raw query's (shownFilterSql) — found first by its own statement (filterIdsQuery),
+ * in the same snapshot, so that the facts statement tests each row against a bound array, which PostgreSQL hashes (a join to the strings per row cost more than the scan; measured on the bench's
  * big site). Like query-rollup-sql.ts the facts statement also answers `valid`: whether every day of the period
  * has facts that are still exact.
  */
