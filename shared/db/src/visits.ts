@@ -121,7 +121,9 @@ written AS (
     entry_at, entry_event_id, entry_path, exit_at, exit_event_id, exit_path, ${attributeList})
   SELECT site_id, user_id, started_at, first_event_id, ended_at, day, events, pageviews,
          entry_at, entry_event_id, entry_path, exit_at, exit_event_id, exit_path, ${attributeList}
-  FROM islands ORDER BY site_id, user_id, started_at
+  -- In day order: a recompute of a whole site (rebuild, zone change) otherwise lays its visits out by visitor, and
+  -- a day's visits are then spread over every page of the site's (BENCHMARKS.md, "filtered panels").
+  FROM islands ORDER BY site_id, day, user_id, started_at
   ON CONFLICT (site_id, user_id, started_at) DO UPDATE SET
     first_event_id = excluded.first_event_id, ended_at = excluded.ended_at, day = excluded.day,
     events = excluded.events, pageviews = excluded.pageviews,
