@@ -1,6 +1,6 @@
 import { FACT_COLUMNS, NOT_SET, PROPS_PREFIX, queryDaysValid } from '@sitestream/db';
 import type { QueryParams } from './query-params';
-import { isEventMetric, isVisitMetric } from './query-params';
+import { isEventMetric, isPropsDimension, isVisitMetric } from './query-params';
 import { bindPeriod, Binds, finishQuery, shownFilterSql, visitSideCtes, type Period, type Statement } from './query-sql';
 
 /*
@@ -23,8 +23,6 @@ const TIME_KEYS: Record<string, { key: string; format: string }> = {
   'time:month': { key: "date_trunc('month', f.day::timestamp)", format: 'YYYY-MM-DD' },
 };
 
-const isProps = (d: string) => d.startsWith(PROPS_PREFIX);
-
 /**
  * The facts hold the event side of the query; visit metrics beside event metrics are read from the visits table
  * in the same statement (its visit side, query-sql.ts), so a filtered dashboard panel (visitors and visits by
@@ -32,8 +30,8 @@ const isProps = (d: string) => d.startsWith(PROPS_PREFIX);
  */
 export function factsCover(q: QueryParams): boolean {
   return q.metrics.some(isEventMetric)
-    && q.dimensions.every((d) => d in FACT_COLUMNS || d in TIME_KEYS || isProps(d))
-    && q.filters.every((f) => f.dimension in FACT_COLUMNS || isProps(f.dimension));
+    && q.dimensions.every((d) => d in FACT_COLUMNS || d in TIME_KEYS || isPropsDimension(d))
+    && q.filters.every((f) => f.dimension in FACT_COLUMNS || isPropsDimension(f.dimension));
 }
 
 /** One row, `ids`: for each filter the integers of the site's values that pass it (int[] each, in filter order). */

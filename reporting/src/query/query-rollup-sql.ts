@@ -1,6 +1,6 @@
-import { NOT_SET, PROPS_PREFIX, queryDaysValid, ROLLED_EVENT_DIMENSIONS, ROLLED_VISIT_DIMENSIONS } from '@sitestream/db';
+import { NOT_SET, queryDaysValid, ROLLED_EVENT_DIMENSIONS, ROLLED_VISIT_DIMENSIONS } from '@sitestream/db';
 import type { QueryParams } from './query-params';
-import { isEventMetric, isVisitMetric } from './query-params';
+import { isEventMetric, isPropsDimension, isVisitMetric } from './query-params';
 import { bindPeriod, finishQuery, shownFilterSql, type Period, type Statement } from './query-sql';
 
 /*
@@ -21,7 +21,7 @@ export function rollupCovers(q: QueryParams): boolean {
   if (d === undefined) return q.filters.length === 0;
   // A filter on the dimension grouped by keeps or drops whole rows: an event (or visit) has one value of it, and
   // passes exactly when that value does (the dashboard's "custom events": event:name is_not page_view).
-  if (d in ROLLED_VISIT_DIMENSIONS || d in ROLLED_EVENT_DIMENSIONS || d.startsWith(PROPS_PREFIX)) return q.filters.every((f) => f.dimension === d);
+  if (d in ROLLED_VISIT_DIMENSIONS || d in ROLLED_EVENT_DIMENSIONS || isPropsDimension(d)) return q.filters.every((f) => f.dimension === d);
   return d in TIME_BUCKETS && q.filters.length === 0;
 }
 
@@ -40,7 +40,7 @@ export function buildRollupQuery(q: QueryParams, site: string, tzName: string, p
   const stored = `analytics.query_daily WHERE site_id = ${siteP} AND dimension = ${dimension} AND day BETWEEN ${from} AND ${to}`;
   // A property key has rows only on the days it was seen: on the others every event shows '(not set)', and that
   // value's row is the day's totals (event metrics only: visit metrics by an event:* dimension are refused).
-  const rows = q.dimensions[0]?.startsWith(PROPS_PREFIX)
+  const rows = isPropsDimension(q.dimensions[0] ?? '')
     ? `(SELECT day, value, visitors, pageviews, events, visits, bounces, views, duration_us, uids FROM ${stored}
         UNION ALL
         SELECT t.day, '${NOT_SET}', t.visitors, t.pageviews, t.events, 0, 0, 0, 0, t.uids FROM analytics.query_daily t
