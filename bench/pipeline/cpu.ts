@@ -48,3 +48,17 @@ export function cpuShares(before: CpuSample, after: CpuSample, seconds: number):
     .map(([name, t]) => `${name} ${((t - (before.get(name) ?? 0)) / seconds).toFixed(2)}`)
     .join(', ');
 }
+
+/**
+ * CPU µs per stored event per component between two samples, and the rest of the machine (the load generator,
+ * this bench, anything else) as `rest`. At a step the pipeline sustains these are its costs per event, and two
+ * cores divided by their sum is the rate this machine can carry at those costs (BENCHMARKS.md, "CPU budget").
+ */
+export function cpuPerEvent(before: CpuSample, after: CpuSample, events: number): { line: string; machineUs: number } {
+  const us = (name: string) => ((after.get(name) ?? 0) - (before.get(name) ?? 0)) * 1e6 / Math.max(1, events);
+  const machine = 'machine (all processes)';
+  const named = [...after.keys()].filter((name) => name !== machine);
+  const rest = us(machine) - named.reduce((sum, name) => sum + us(name), 0);
+  const parts = [...named.map((name) => `${name} ${us(name).toFixed(1)}`), `rest ${rest.toFixed(1)}`];
+  return { line: `${parts.join(', ')}; machine ${us(machine).toFixed(1)}`, machineUs: us(machine) };
+}

@@ -1,12 +1,12 @@
 import { mkdirSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpus, tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import { loadLine, machineLine, ms, quantile } from '../reporting/lib/measure';
 import { runNode } from '../reporting/lib/processes';
 import { readConsumerCounters, describeConsumer } from './consumer-metrics';
 import { copyCeiling } from './copy-ceiling';
-import { cpuShares, sampleCpu } from './cpu';
+import { cpuPerEvent, cpuShares, sampleCpu } from './cpu';
 import type { LoadSummary } from './lib/load-process';
 import { leastSquaresSlope } from './lib/slope';
 import { startPipelineSystem } from './lib/system';
@@ -23,6 +23,8 @@ interface StepResult {
   maxLag: number;
   sustained: boolean;
   cpu: string;
+  /** CPU µs per stored event, per component and for the whole machine. */
+  perEvent: { line: string; machineUs: number };
   consumerView: string;
 }
 
@@ -88,13 +90,15 @@ async function main(): Promise<void> {
       const countersAfter = await readConsumerCounters(system.consumerMetricsUrl);
       if (rate === freshnessRate) freshness = await probes;
       const stepSeconds = (performance.now() - started) / 1000;
-      const step = summarizeStep(rate, load, samples, cpuShares(cpuBefore, cpuAfter, stepSeconds), describeConsumer(countersBefore, countersAfter, stepSeconds));
+      const perEvent = cpuPerEvent(cpuBefore, cpuAfter, samples[samples.length - 1]!.stored - samples[0]!.stored);
+      const step = summarizeStep(rate, load, samples, cpuShares(cpuBefore, cpuAfter, stepSeconds), perEvent, describeConsumer(countersBefore, countersAfter, stepSeconds));
       steps.push(step);
       log(
         `load: ${Math.round(load.achievedRate)} events/s accepted of ${rate} (${load.sent} sent, ${load.skipped} not sent: generator at its in-flight cap, ${load.failedRequests} failed, statuses ${JSON.stringify(load.statuses)}), POST p50 ${ms(load.p50)} ms p99 ${ms(load.p99)} ms`,
       );
       log(`consumer: ${Math.round(step.consumerRate)} events/s; lag slope ${step.lagSlope.toFixed(0)} events/s over the 2nd half, final ${step.finalLag}, max ${step.maxLag} → ${step.sustained ? 'SUSTAINED' : 'not sustained'}`);
       log(`cpu (cores): ${step.cpu}`);
+      log(`cpu per stored event (µs): ${step.perEvent.line}`);
       log(`consumer metrics: ${step.consumerView}`);
       if (rate === freshnessRate) log(`freshness (202 → visible in /stats): ${freshness.length} probes, p50 ${ms(quantile(freshness, 0.5))} ms, p99 ${ms(quantile(freshness, 0.99))} ms, max ${ms(Math.max(...freshness))} ms`);
       // Let the consumer catch up before the next step, so each step starts from zero lag.
@@ -121,6 +125,8 @@ async function main(): Promise<void> {
       log(`| ${s.rate} | ${Math.round(s.load.achievedRate)} | ${Math.round(s.consumerRate)} | ${s.lagSlope.toFixed(0)} | ${s.finalLag} | ${s.sustained ? 'yes' : 'no'} | ${ms(s.load.p50)} / ${ms(s.load.p99)} ms |`);
     }
     log(`highest sustained rate: ${best ? `${best.rate} events/s (consumer ${Math.round(best.consumerRate)} events/s)` : 'none of the steps'}`);
+    // The whole machine's CPU per event where the pipeline keeps up: 2 cores ÷ that is what these costs allow.
+    if (best) log(`CPU budget at ${best.rate} events/s: ${best.perEvent.line} µs per event → ${cpus().length} cores carry ${Math.round((cpus().length * 1e6) / best.perEvent.machineUs)} events/s at these costs`);
     if (freshness.length > 0) log(`freshness at ${freshnessRate} events/s: p50 ${ms(quantile(freshness, 0.5))} ms, p99 ${ms(quantile(freshness, 0.99))} ms`);
     log(`COPY ceiling ${Math.round(copy.rowsPerSecond)} rows/s (plain table), ${Math.round(copyIndexed.rowsPerSecond)} rows/s (indexed like website_events)`);
     log(`consumer ÷ COPY ${(fastestConsumer / copy.rowsPerSecond).toFixed(2)} (fastest consumer step ${Math.round(fastestConsumer)} events/s; ÷ indexed COPY ${(fastestConsumer / copyIndexed.rowsPerSecond).toFixed(2)})`);
@@ -138,7 +144,7 @@ async function main(): Promise<void> {
  * Lag is flat when, over the second half of the step, it grows by less than 2% of the offered rate per second
  * and ends below one second's worth of events; and the load generator really offered ≥ 95% of the rate.
  */
-function summarizeStep(rate: number, load: LoadSummary, samples: { t: number; lag: number; stored: number }[], cpu: string, consumerView: string): StepResult {
+function summarizeStep(rate: number, load: LoadSummary, samples: { t: number; lag: number; stored: number }[], cpu: string, perEvent: StepResult['perEvent'], consumerView: string): StepResult {
   const half = samples.filter((s) => s.t >= samples[samples.length - 1]!.t / 2);
   const slope = leastSquaresSlope(half.map((s) => [s.t, s.lag]));
   const warm = samples.filter((s) => s.t >= 5);
@@ -148,7 +154,7 @@ function summarizeStep(rate: number, load: LoadSummary, samples: { t: number; la
   const finalLag = last.lag;
   const maxLag = Math.max(...samples.map((s) => s.lag));
   const sustained = load.achievedRate >= 0.95 * rate && slope < 0.02 * rate && finalLag < rate;
-  return { rate, load, consumerRate, lagSlope: slope, finalLag, maxLag, sustained, cpu, consumerView };
+  return { rate, load, consumerRate, lagSlope: slope, finalLag, maxLag, sustained, cpu, perEvent, consumerView };
 }
 
 /**
