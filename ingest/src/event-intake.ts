@@ -1,5 +1,4 @@
 import { Counter, type Registry } from 'prom-client';
-import { v7 as uuidv7 } from 'uuid';
 import {
   AppError,
   Errors,
@@ -12,6 +11,7 @@ import {
   type FieldError,
 } from '@sitestream/shared';
 import type { Enricher, RequestFacts } from './enrich/enricher';
+import { EventIds } from './event-ids';
 import type { EventPublisher, OutgoingMessage } from './event-publisher';
 import { IngestLimits } from './rate-limits';
 
@@ -45,6 +45,7 @@ type ItemResult =
 export class EventIntake {
   private readonly now: () => number;
   private readonly limits: IngestLimits;
+  private readonly ids: EventIds;
   private readonly accepted: Counter;
   private readonly rejected: Counter<'reason'>;
   private readonly ignored: Counter<'reason'>;
@@ -53,6 +54,7 @@ export class EventIntake {
   constructor(private readonly deps: EventIntakeDeps) {
     this.now = deps.now ?? Date.now;
     this.limits = new IngestLimits(deps.config);
+    this.ids = new EventIds();
     this.accepted = new Counter({
       name: 'sitestream_ingest_events_accepted_total',
       help: 'Events acknowledged by the broker and answered 202',
@@ -202,11 +204,11 @@ export class EventIntake {
    * Built field by field: the input's user_agent and ip never reach the message. Serialised once, straight to the
    * bytes kafkajs sends. Ids ingest assigns are UUIDv7 (time-ordered, monotonic within this process), so the
    * (site_id, event_id) unique index is written near its right edge instead of at random pages; a client's own
-   * event_id is kept as given.
+   * event_id is kept as given (./event-ids.ts).
    */
   private toMessage(event: EventInput, context: EventContext, receivedAt: string): { message: OutgoingMessage; eventId: string } {
     const body: EventMessage = {
-      event_id: event.event_id ?? uuidv7(),
+      event_id: event.event_id ?? this.ids.next(),
       site_id: event.site_id,
       event_type: event.event_type,
       path: event.path,
