@@ -1,6 +1,7 @@
 import { copyFileSync, mkdtempSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import ipaddr from 'ipaddr.js';
 import { createLogger } from '@sitestream/shared';
 import { waitFor } from '../../../tests/helpers/wait-for';
 import { CountryLookup, defaultCountryDatabase } from './geoip';
@@ -33,6 +34,19 @@ describe('CountryLookup', () => {
     const special = ['127.0.0.1', '::1', '10.1.2.3', '172.16.0.1', '192.168.1.1', '100.64.0.1', '169.254.1.1', 'fe80::1', 'fc00::1', '2001:db8::1', '0.0.0.0', '224.0.0.1'];
     expect(special.map((ip) => l.country(ip))).toEqual(special.map(() => undefined));
     expect(l.country('not an address')).toBeUndefined();
+  });
+
+  it('parses an address once and answers it again from what it found, special, public or not an address', () => {
+    const l = lookup(defaultCountryDatabase());
+    const addresses = ['81.2.69.142', '127.0.0.1', '::ffff:8.8.8.8', '2001:db8::1', 'not an address'];
+    const expected = ['GB', undefined, 'US', undefined, undefined];
+    const parse = jest.spyOn(ipaddr, 'process');
+    try {
+      for (let round = 0; round < 3; round++) expect(addresses.map((ip) => l.country(ip))).toEqual(expected);
+      expect(parse).toHaveBeenCalledTimes(addresses.length);
+    } finally {
+      parse.mockRestore();
+    }
   });
 
   it('never asks an IPv4-only database about an IPv6 address (it would answer a wrong country)', () => {

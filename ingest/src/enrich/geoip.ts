@@ -18,6 +18,8 @@ interface CountryRecord {
 const WATCH_INTERVAL_MS = 2000;
 const ISO_ALPHA2 = /^[A-Z]{2}$/;
 const RECORD_CACHE_MAX = 10_000;
+/** Addresses whose answer is kept; the cache starts over when full (a Map's set and get, no recency list). */
+const ADDRESS_CACHE_MAX = 10_000;
 
 /**
  * Country of an address from a MaxMind-format (MMDB) database, read with the `maxmind` reader. Only public
@@ -29,6 +31,12 @@ const RECORD_CACHE_MAX = 10_000;
 export class CountryLookup implements Component {
   readonly id = 'geoip';
   private reader: Reader<CountryResponse>;
+  /**
+   * Answers by address string, for the reader in service (emptied when it is replaced): parsing an address and
+   * matching it against the special ranges cost more than the lookup (ipaddr.js, 3.1 % of ingest's busy time,
+   * BENCHMARKS.md "Ingest hot path"), and a visitor sends several events from one address. null: no country.
+   */
+  private readonly answers = new Map<string, string | null>();
   private readonly listener: (curr: Stats, prev: Stats) => void;
 
   constructor(
@@ -41,6 +49,7 @@ export class CountryLookup implements Component {
       if (curr.size === 0) return; // being replaced: the next change brings the new file
       try {
         this.reader = CountryLookup.load(path);
+        this.answers.clear();
         this.logger.info({ path }, 'country database reloaded');
       } catch (err) {
         this.logger.warn({ path, err: (err as Error).message }, 'country database changed but could not be loaded; keeping the previous one');
@@ -65,6 +74,15 @@ export class CountryLookup implements Component {
 
   /** ISO 3166-1 alpha-2, or undefined for a special-purpose or unknown address. */
   country(ip: string): string | undefined {
+    const known = this.answers.get(ip);
+    if (known !== undefined) return known ?? undefined;
+    const answer = this.lookUp(ip);
+    if (this.answers.size >= ADDRESS_CACHE_MAX) this.answers.clear();
+    this.answers.set(ip, answer ?? null);
+    return answer;
+  }
+
+  private lookUp(ip: string): string | undefined {
     let address: ipaddr.IPv4 | ipaddr.IPv6;
     try {
       // ipaddr.process turns an IPv4-mapped IPv6 address (::ffff:8.8.8.8, as a dual-stack socket reports IPv4
