@@ -28,6 +28,12 @@ import { printAb, printTable } from './report';
  * hit all of them alike.
  */
 const BASELINE_DIR = process.env.BENCH_BASELINE_DIR;
+/**
+ * Extra environment for this build's ingest and for the baseline's, as `KEY=value KEY2=value`: with
+ * BENCH_BASELINE_DIR set to this same checkout, an A/B of a setting (e.g. BENCH_INGEST_ENV=INGEST_BATCH_MAX_MESSAGES=5000).
+ */
+const INGEST_ENV = envList('BENCH_INGEST_ENV');
+const BASELINE_ENV = envList('BENCH_BASELINE_ENV');
 const AB_ROUNDS = Number(process.env.BENCH_AB_ROUNDS ?? 5);
 const AB_S = Number(process.env.BENCH_AB_S ?? 8);
 /** Set to a folder to write a V8 CPU profile of the ingest process there (open it in Chrome DevTools). */
@@ -72,9 +78,10 @@ async function main(): Promise<void> {
       // cap both builds alike. So high it never refuses, while its token bucket still runs on every event.
       INGEST_SITE_EVENTS_PER_SECOND: '1000000000',
     };
+    if (Object.keys(INGEST_ENV).length + Object.keys(BASELINE_ENV).length > 0) console.error(`this build's extra env ${JSON.stringify(INGEST_ENV)}, the baseline's ${JSON.stringify(BASELINE_ENV)}`);
     const broker = kafka?.brokers[0]?.child;
     const ingestUrl = `http://127.0.0.1:${ingestPort}`;
-    const ingest = spawnNode([...(CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : []), join(ROOT, 'ingest', 'dist', 'main.js')], ingestEnv);
+    const ingest = spawnNode([...(CPU_PROF_DIR ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`] : []), join(ROOT, 'ingest', 'dist', 'main.js')], { ...ingestEnv, ...INGEST_ENV });
     children.push(ingest);
     await waitForHttp(`${ingestUrl}/readyz`);
     await load(`${ingestUrl}/event`, bodies.single, WARMUP_S);
@@ -91,7 +98,7 @@ async function main(): Promise<void> {
     const abBaselineOf = [0, 0, 0, 3, 3];
     if (BASELINE_DIR) {
       const baselinePort = await freePort();
-      const baseline = spawnNode([join(resolve(BASELINE_DIR), 'ingest', 'dist', 'main.js')], { ...ingestEnv, INGEST_PORT: String(baselinePort) });
+      const baseline = spawnNode([join(resolve(BASELINE_DIR), 'ingest', 'dist', 'main.js')], { ...ingestEnv, ...BASELINE_ENV, INGEST_PORT: String(baselinePort) });
       children.push(baseline);
       const baselineUrl = `http://127.0.0.1:${baselinePort}`;
       await waitForHttp(`${baselineUrl}/readyz`);
@@ -138,3 +145,14 @@ main().catch((err: unknown) => {
   console.error(err);
   process.exit(1);
 });
+
+function envList(name: string): Record<string, string> {
+  const pairs = (process.env[name] ?? '').split(/\s+/).filter(Boolean);
+  return Object.fromEntries(
+    pairs.map((pair) => {
+      const at = pair.indexOf('=');
+      if (at <= 0) throw new Error(`${name}: expected KEY=value, got ${pair}`);
+      return [pair.slice(0, at), pair.slice(at + 1)];
+    }),
+  );
+}
