@@ -45,3 +45,43 @@ export async function copyCeiling(url: string, maxRows: number, shape: 'plain' |
     await client.end();
   }
 }
+
+/**
+ * The same rows as copyCeiling's indexed table, written the way the consumer writes its raw rows: one transaction
+ * per batch of `batch` rows, `INSERT … SELECT FROM unnest(arrays) ON CONFLICT (site_id, event_id) DO NOTHING` (the
+ * exactly-once dedup COPY cannot do), one connection — no rollups, no visits. Its ratio to the indexed COPY is what
+ * the statement shape alone costs; the consumer's further distance is its other tables (BENCHMARKS.md, issue 16).
+ */
+export async function insertCeiling(url: string, maxRows: number, batch = 1000): Promise<CopyResult> {
+  const client = new pg.Client({ connectionString: url });
+  await client.connect();
+  try {
+    const source = await client.query({
+      text: `SELECT site_id, event_type, path, user_id, "timestamp"::text AS ts, event_id::text AS event_id, received_at::text AS received_at, kafka_partition, kafka_offset
+             FROM analytics.website_events ORDER BY id LIMIT ${Math.floor(maxRows)}`,
+      rowMode: 'array',
+    });
+    const rows = source.rows as unknown[][];
+    await client.query('DROP TABLE IF EXISTS public.bench_insert');
+    await client.query('CREATE TABLE public.bench_insert (LIKE analytics.website_events INCLUDING ALL)');
+    const started = process.hrtime.bigint();
+    for (let i = 0; i < rows.length; i += batch) {
+      const chunk = rows.slice(i, i + batch);
+      const column = (c: number) => chunk.map((r) => r[c]);
+      await client.query('BEGIN');
+      await client.query(
+        `INSERT INTO public.bench_insert (${COLUMNS})
+         SELECT * FROM unnest($1::text[], $2::text[], $3::text[], $4::text[], $5::timestamptz[], $6::uuid[], $7::timestamptz[], $8::int[], $9::bigint[])
+         ON CONFLICT (site_id, event_id) DO NOTHING`,
+        [0, 1, 2, 3, 4, 5, 6, 7, 8].map(column),
+      );
+      await client.query('COMMIT');
+    }
+    const seconds = elapsed(started) / 1000;
+    const stored = Number((await client.query('SELECT count(*) AS n FROM public.bench_insert')).rows[0].n);
+    await client.query('DROP TABLE public.bench_insert');
+    return { rows: stored, seconds, rowsPerSecond: stored / seconds };
+  } finally {
+    await client.end();
+  }
+}

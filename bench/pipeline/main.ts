@@ -5,7 +5,7 @@ import { parseArgs } from 'node:util';
 import { loadLine, machineLine, ms, quantile } from '../reporting/lib/measure';
 import { runNode } from '../reporting/lib/processes';
 import { readConsumerCounters, describeConsumer } from './consumer-metrics';
-import { copyCeiling } from './copy-ceiling';
+import { copyCeiling, insertCeiling } from './copy-ceiling';
 import { cpuPerEvent, cpuShares, sampleCpu } from './cpu';
 import type { LoadSummary } from './lib/load-process';
 import { leastSquaresSlope } from './lib/slope';
@@ -115,6 +115,8 @@ async function main(): Promise<void> {
     log(`COPY, plain table: ${copy.rows} rows in ${copy.seconds.toFixed(2)} s = ${Math.round(copy.rowsPerSecond)} rows/s`);
     const copyIndexed = await copyCeiling(url, Math.min(stored, 1_000_000), 'indexed');
     log(`COPY, table shaped like analytics.website_events (identity + 2 indexes): ${copyIndexed.rows} rows in ${copyIndexed.seconds.toFixed(2)} s = ${Math.round(copyIndexed.rowsPerSecond)} rows/s`);
+    const inserted = await insertCeiling(url, Math.min(stored, 1_000_000));
+    log(`INSERT … ON CONFLICT DO NOTHING into the same indexed table, 1,000 rows a transaction (the consumer's raw insert alone): ${inserted.rows} rows in ${inserted.seconds.toFixed(2)} s = ${Math.round(inserted.rowsPerSecond)} rows/s`);
 
     const best = steps.filter((s) => s.sustained).sort((a, b) => b.rate - a.rate)[0];
     const fastestConsumer = Math.max(...steps.map((s) => s.consumerRate));
@@ -130,6 +132,7 @@ async function main(): Promise<void> {
     if (freshness.length > 0) log(`freshness at ${freshnessRate} events/s: p50 ${ms(quantile(freshness, 0.5))} ms, p99 ${ms(quantile(freshness, 0.99))} ms`);
     log(`COPY ceiling ${Math.round(copy.rowsPerSecond)} rows/s (plain table), ${Math.round(copyIndexed.rowsPerSecond)} rows/s (indexed like website_events)`);
     log(`consumer ÷ COPY ${(fastestConsumer / copy.rowsPerSecond).toFixed(2)} (fastest consumer step ${Math.round(fastestConsumer)} events/s; ÷ indexed COPY ${(fastestConsumer / copyIndexed.rowsPerSecond).toFixed(2)})`);
+    log(`raw INSERT alone ÷ indexed COPY ${(inserted.rowsPerSecond / copyIndexed.rowsPerSecond).toFixed(2)} (${Math.round(inserted.rowsPerSecond)} rows/s): the statement shape's share of the gap, before rollups and visits`);
   } finally {
     await system.stop();
   }
