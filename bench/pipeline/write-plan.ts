@@ -140,7 +140,7 @@ async function main(): Promise<void> {
         describe(p.Plan, 0, lines);
       }
       for (const [text, n] of repeated) lines.push(`${n} × under 0.05 ms: ${text}`);
-      console.log(`\n== batch ${i + 1}: ${size} events, ${wall.toFixed(1)} ms wall (with auto_explain's own overhead), statements ${statements.toFixed(1)} ms`);
+      console.log(`\n== batch ${i + 1}: ${size} events, ${wall.toFixed(1)} ms wall (instrumented: auto_explain or the server's duration log), statements ${statements.toFixed(1)} ms`);
       for (const line of [...lines, ...durations]) console.log(line);
     }
   } finally {
