@@ -7,6 +7,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 export type CpuSample = Map<string, number>;
 
 const TICKS = 100;
+/** The whole machine's busy time (/proc/stat), beside the named processes. */
+const MACHINE = 'machine (all processes)';
+
+/** CPU seconds `name` spent between two samples. */
+const spent = (before: CpuSample, after: CpuSample, name: string) => (after.get(name) ?? 0) - (before.get(name) ?? 0);
 
 function processSeconds(pid: number): { comm: string; seconds: number } | undefined {
   try {
@@ -38,27 +43,26 @@ export function sampleCpu(named: Record<string, number | undefined>): CpuSample 
       total = (f[0]! + f[1]! + f[2]! + f[5]! + f[6]! + f[7]!) / TICKS;
     }
   }
-  sample.set('machine (all processes)', total);
+  sample.set(MACHINE, total);
   return sample;
 }
 
 /** Cores used per component between two samples taken `seconds` apart. */
 export function cpuShares(before: CpuSample, after: CpuSample, seconds: number): string {
   return [...after.entries()]
-    .map(([name, t]) => `${name} ${((t - (before.get(name) ?? 0)) / seconds).toFixed(2)}`)
+    .map(([name]) => `${name} ${(spent(before, after, name) / seconds).toFixed(2)}`)
     .join(', ');
 }
 
 /**
  * CPU µs per stored event per component between two samples, and the rest of the machine (the load generator,
  * this bench, anything else) as `rest`. At a step the pipeline sustains these are its costs per event, and two
- * cores divided by their sum is the rate this machine can carry at those costs (BENCHMARKS.md, "CPU budget").
+ * cores divided by their sum is the rate this machine can carry at those costs (BENCHMARKS.md, "The whole path against issue 16's targets").
  */
 export function cpuPerEvent(before: CpuSample, after: CpuSample, events: number): { line: string; machineUs: number } {
-  const us = (name: string) => ((after.get(name) ?? 0) - (before.get(name) ?? 0)) * 1e6 / Math.max(1, events);
-  const machine = 'machine (all processes)';
-  const named = [...after.keys()].filter((name) => name !== machine);
-  const rest = us(machine) - named.reduce((sum, name) => sum + us(name), 0);
+  const us = (name: string) => (spent(before, after, name) * 1e6) / Math.max(1, events);
+  const named = [...after.keys()].filter((name) => name !== MACHINE);
+  const rest = us(MACHINE) - named.reduce((sum, name) => sum + us(name), 0);
   const parts = [...named.map((name) => `${name} ${us(name).toFixed(1)}`), `rest ${rest.toFixed(1)}`];
-  return { line: `${parts.join(', ')}; machine ${us(machine).toFixed(1)}`, machineUs: us(machine) };
+  return { line: `${parts.join(', ')}; machine ${us(MACHINE).toFixed(1)}`, machineUs: us(MACHINE) };
 }
