@@ -25,6 +25,8 @@ describe('POST /api/v2/query from the per-day rows and facts', () => {
   it('the per-day rollups and facts answer as the model; a late event sends its days back to the raw tables until rebuilt', async () => {
     const built = await buildStaleQueryDays(pipeline.db);
     expect(built.days).toBeGreaterThan(10);
+    // Ranges of several days read the spans' visitor sets where built (query-spans.ts): the answers below check them.
+    expect(built.spans).toBeGreaterThan(3);
     const plan = async (q: ModelQuery, expected: 'rollups' | 'facts' | 'raw', all = events) => {
       const r = await ask(q);
       expect({ q, status: r.status, plan: r.headers.get('sitestream-query-plan') }).toStrictEqual({ q, status: 200, plan: expected });

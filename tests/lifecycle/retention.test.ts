@@ -74,6 +74,8 @@ describe('retention', () => {
         live.push(e);
       }
     })();
+    // The query API's days and spans of days (query-spans.ts) built before: retention must not leave spans behind.
+    expect((await admin('rollups', 'build-query-days', '--site', 'ret-plain')).code).toBe(0);
     const before = Date.now();
     const run = await admin('retention', 'run');
     running = false;
@@ -115,6 +117,15 @@ describe('retention', () => {
     const oldUserRows = await pipeline.db.raw<{ rows: { n: number }[] }>(`SELECT count(*) AS n FROM analytics.daily_users WHERE site_id = 'ret-keep' AND day < ?::date`, [kept['ret-keep']!]);
     expect(oldUserRows.rows[0]!.n).toBe(0);
     for (const date of daysOf('ret-none')) expect(await stats('ret-none', date)).toStrictEqual(expectedDay(of('ret-none'), 'ret-none', zones['ret-none']!, date, 1000));
+
+    // Visitors over the last 8 closed days, read from the per-day rows and spans rebuilt: only the surviving events.
+    expect((await admin('rollups', 'build-query-days', '--site', 'ret-plain')).code).toBe(0);
+    const today = localDay(new Date().toISOString(), 'UTC');
+    const range: [string, string] = [addDays(today, -8), addDays(today, -1)];
+    const inRange = survives('ret-plain').filter((e) => localDay(e.timestamp, 'UTC') >= range[0] && localDay(e.timestamp, 'UTC') <= range[1]);
+    const asked = await postJson(`${pipeline.reportingUrl}/api/v2/query`, { site_id: 'ret-plain', metrics: ['visitors'], date_range: range }, auth);
+    expect({ status: asked.status, plan: asked.headers.get('sitestream-query-plan'), results: asked.body.results })
+      .toStrictEqual({ status: 200, plan: 'rollups', results: [{ dimensions: [], metrics: [new Set(inRange.map((e) => e.user_id)).size] }] });
 
     // A rebuild recomputes what raw rows remain and leaves the kept aggregates alone.
     const snapshot = await rollupSnapshot(pipeline.db);

@@ -122,13 +122,13 @@ export function buildAdminProgram(io: AdminIo): Command {
     });
   rollups
     .command('build-query-days')
-    .description("build the query API's per-day breakdowns of closed days that have none or are no longer exact (what reporting's background job does)")
+    .description("build the query API's per-day breakdowns of closed days that have none or are no longer exact, then the visitor sets of spans of those days (what reporting's background job does)")
     .option('--site <site_id>', 'only this site (default: every site)')
     .action(async (opts: { site?: string }) => {
       const started = Date.now();
       const summary = await io.withDb((db) => buildStaleQueryDays(db, { siteId: opts.site }));
       const swept = summary.swept > 0 ? `, ${summary.swept} values of erased visitors deleted` : '';
-      io.out(`built ${summary.days} site days, ${summary.rows} rows${swept}, ${((Date.now() - started) / 1000).toFixed(1)} s`);
+      io.out(`built ${summary.days} site days, ${summary.rows} rows, ${summary.spans} spans of days${swept}, ${((Date.now() - started) / 1000).toFixed(1)} s`);
     });
 
   return program;

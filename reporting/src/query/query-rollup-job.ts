@@ -19,7 +19,7 @@ export function startQueryRollupJob(config: Config, logger: Logger): Component {
   const tick = async () => {
     try {
       const summary = await withAdvisoryLock(db, LOCK, () => buildStaleQueryDays(db, { maxDays: DAYS_PER_TICK }));
-      if (summary && summary.days + summary.swept > 0) logger.info({ days: summary.days, rows: summary.rows, swept: summary.swept }, 'query rollups built');
+      if (summary && summary.days + summary.spans + summary.swept > 0) logger.info({ days: summary.days, rows: summary.rows, spans: summary.spans, swept: summary.swept }, 'query rollups built');
     } catch (err) {
       // The next tick tries again; until then the affected days are answered from the raw tables.
       if (!stopped) logger.warn({ err }, 'query rollups: building failed');

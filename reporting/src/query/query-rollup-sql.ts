@@ -1,4 +1,4 @@
-import { NOT_SET, queryDaysValid, ROLLED_EVENT_DIMENSIONS, ROLLED_VISIT_DIMENSIONS } from '@sitestream/db';
+import { NOT_SET, queryDaysValid, ROLLED_EVENT_DIMENSIONS, ROLLED_VISIT_DIMENSIONS, spanCover } from '@sitestream/db';
 import type { QueryParams } from './query-params';
 import { isEventMetric, isPropsDimension, isVisitMetric } from './query-params';
 import { bindPeriod, finishQuery, shownFilterSql, type Period, type Statement } from './query-sql';
@@ -12,7 +12,7 @@ import { bindPeriod, finishQuery, shownFilterSql, type Period, type Statement } 
 
 // Local days grouped into the buckets of query-sql.ts's time:* dimensions (same labels: the week's Monday).
 const TIME_BUCKETS: Record<string, string> = { 'time:day': 'day', 'time:week': 'week', 'time:month': 'month' };
-/** Days per run of the visitors' two-level union (bench/reporting/union-runs.ts measures the choice). */
+/** Days per run of the visitors' two-level union of the days no span covers (bench/reporting/union-runs.ts measures the choice, and spans against none). */
 export const UNION_RUN_DAYS = 6;
 
 export function rollupCovers(q: QueryParams): boolean {
@@ -25,7 +25,8 @@ export function rollupCovers(q: QueryParams): boolean {
   return d in TIME_BUCKETS && q.filters.length === 0;
 }
 
-export function buildRollupQuery(q: QueryParams, site: string, tzName: string, period: Period, page: { limit: number; offset: number } | undefined, runDays = UNION_RUN_DAYS): Statement {
+export function buildRollupQuery(q: QueryParams, site: string, tzName: string, period: Period, page: { limit: number; offset: number } | undefined, union: { runDays?: number; spans?: boolean } = {}): Statement {
+  const { runDays = UNION_RUN_DAYS, spans: readSpans = true } = union;
   const { binds, tz, siteP, from, to } = bindPeriod(site, tzName, period);
   // A time bucket groups the rows without a dimension (one per local day) by their day.
   const bucket = TIME_BUCKETS[q.dimensions[0] ?? ''];
@@ -48,16 +49,33 @@ export function buildRollupQuery(q: QueryParams, site: string, tzName: string, p
           AND NOT EXISTS (SELECT 1 FROM analytics.query_daily k WHERE k.site_id = ${siteP} AND k.dimension = ${dimension} AND k.day = t.day)) r
        WHERE true${kept}`
     : `${stored}${kept}`;
-  // Over many days the union is taken in two levels — runs of `runDays` days, then those — because each step of
-  // the aggregate copies its whole state: one level costs ~days/2 passes over the final set, two ~√days.
-  const eventSide = !q.metrics.includes('visitors') || oneDay
-    ? `SELECT ${[...(grouped ? [`${value} AS d0`] : []), `coalesce(${visitors}, 0) AS visitors`, 'coalesce(sum(pageviews), 0) AS pageviews', 'coalesce(sum(events), 0) AS events'].join(', ')}
+  // Over many days the union reads the spans of days that cover most of the range (query-spans.ts), built ones
+  // only, and the days no built span covers; those days' sets in two levels — runs of `runDays` days, then those —
+  // because each step of the aggregate copies its whole state: one level costs ~days/2 passes over the final set, two ~√days.
+  const manyDays = q.metrics.includes('visitors') && !oneDay;
+  const spans = readSpans && manyDays && !bucket && !isPropsDimension(q.dimensions[0] ?? '') ? spanCover(period.from, period.to) : [];
+  const d0 = grouped ? [`${value} AS d0`] : [];
+  const built = () => `(SELECT c.first_day, c.days FROM unnest(${binds.add(spans.map((x) => x.firstDay), 'date[]')}, ${binds.add(spans.map((x) => x.days), 'int[]')}) c(first_day, days)
+    WHERE EXISTS (SELECT 1 FROM analytics.query_span_builds b WHERE b.site_id = ${siteP} AND b.first_day = c.first_day AND b.days = c.days))`;
+  const sets = [
+    `SELECT ${[...(grouped ? ['d0'] : []), 'analytics.uid_union(uids) AS uids'].join(', ')}
+     FROM (SELECT ${[...d0, 'uids', 'day'].join(', ')} FROM ${rows} ${grouped ? 'AND events > 0' : ''}
+           ${spans.length > 0 ? `AND NOT EXISTS (SELECT 1 FROM built b WHERE day >= b.first_day AND day < b.first_day + b.days)` : ''}) x
+     GROUP BY ${[...(grouped ? ['d0'] : []), `(day - ${from}) / ${runDays}`].join(', ')}`,
+    ...(spans.length > 0
+      ? [`SELECT ${[...d0, 'uids'].join(', ')} FROM analytics.query_spans s JOIN built b ON s.first_day = b.first_day AND s.days = b.days
+          WHERE s.site_id = ${siteP} AND s.dimension = ${dimension}${kept}`]
+      : []),
+  ];
+  const eventSide = !manyDays
+    ? `SELECT ${[...d0, `coalesce(${visitors}, 0) AS visitors`, 'coalesce(sum(pageviews), 0) AS pageviews', 'coalesce(sum(events), 0) AS events'].join(', ')}
        FROM ${rows} ${grouped ? 'AND events > 0 GROUP BY d0' : ''}`
-    : `SELECT ${[...(grouped ? ['d0'] : []), 'coalesce(analytics.icount(analytics.uid_union(uids)), 0) AS visitors', 'coalesce(sum(pageviews), 0) AS pageviews', 'coalesce(sum(events), 0) AS events'].join(', ')}
-       FROM (SELECT ${[...(grouped ? [`${value} AS d0`] : []), 'analytics.uid_union(uids) AS uids', 'sum(pageviews) AS pageviews', 'sum(events) AS events'].join(', ')}
-             FROM ${rows} ${grouped ? 'AND events > 0' : ''} GROUP BY ${[...(grouped ? ['d0'] : []), `(day - ${from}) / ${runDays}`].join(', ')}) runs
-       ${grouped ? 'GROUP BY d0' : ''}`;
+    : `SELECT ${[...(grouped ? ['t.d0'] : []), 'coalesce(v.visitors, 0) AS visitors', 't.pageviews', 't.events'].join(', ')}
+       FROM (SELECT ${[...d0, 'coalesce(sum(pageviews), 0) AS pageviews', 'coalesce(sum(events), 0) AS events'].join(', ')} FROM ${rows} ${grouped ? 'AND events > 0 GROUP BY d0' : ''}) t
+       ${grouped ? 'LEFT JOIN' : 'CROSS JOIN'} (SELECT ${[...(grouped ? ['d0'] : []), 'analytics.icount(analytics.uid_union(uids)) AS visitors'].join(', ')}
+                  FROM (${sets.join(' UNION ALL ')}) u ${grouped ? 'GROUP BY d0' : ''}) v ${grouped ? 'USING (d0)' : ''}`;
   const ctes = [
+    ...(spans.length > 0 ? [`built AS ${built()}`] : []),
     // A value is a row of event metrics where it has events, of visit metrics where visits start (as the raw
     // query's two sides); without a dimension, one row each, zeros included.
     `ea AS (${eventSide})`,

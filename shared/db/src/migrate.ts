@@ -11,6 +11,7 @@ import * as positionsCluster from './migrations/009_positions_cluster';
 import * as queryFacts from './migrations/010_query_facts';
 import * as deadLettersCluster from './migrations/011_dead_letters_cluster';
 import * as queryProps from './migrations/012_query_props';
+import * as querySpans from './migrations/013_query_spans';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -32,6 +33,7 @@ const migrations: Record<string, Migration> = {
   '010_query_facts': queryFacts,
   '011_dead_letters_cluster': deadLettersCluster,
   '012_query_props': queryProps,
+  '013_query_spans': querySpans,
 };
 
 const source: Knex.MigrationSource<string> = {

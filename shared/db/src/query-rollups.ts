@@ -1,6 +1,7 @@
 import type { Knex } from './connection';
 import { NOT_SET, PROPS_PREFIX, ROLLED_EVENT_DIMENSIONS, ROLLED_VISIT_DIMENSIONS, shownSql } from './query-dimensions';
 import { FACTS_NOT_NULL, insertFacts, insertQueryStrings } from './query-facts';
+import { buildDueSpans, dropSpansOf } from './query-spans';
 import { sweepErasedStrings } from './query-sweep';
 import { lockQueryBuilds } from './site-lock';
 
@@ -18,7 +19,7 @@ import { lockQueryBuilds } from './site-lock';
  */
 
 /** The query API's tables of a site: per-day rows and facts, the days' validity, the strings and visitor integers. */
-export const QUERY_TABLES = ['query_days', 'query_daily', 'query_facts', 'query_props', 'query_sites', 'query_strings', 'query_user_ids'] as const;
+export const QUERY_TABLES = ['query_days', 'query_daily', 'query_facts', 'query_props', 'query_sites', 'query_span_builds', 'query_spans', 'query_strings', 'query_user_ids'] as const;
 
 const visitValues = (alias: string) =>
   [`('', '')`, ...Object.keys(ROLLED_VISIT_DIMENSIONS).map((d) => `('${d}', ${shownSql(d, alias)})`)].join(', ');
@@ -26,6 +27,8 @@ const visitValues = (alias: string) =>
 export interface QueryRollupSummary {
   days: number;
   rows: number;
+  /** Spans of days whose visitor sets were built (query-spans.ts). */
+  spans: number;
   /** Values no longer named by any fact after an erasure, deleted (query-sweep.ts). */
   swept: number;
 }
@@ -100,6 +103,7 @@ async function buildRows(trx: Knex.Transaction, siteId: string, day: string): Pr
   if (missing.rows.length > 0) return undefined;
 
   await trx.raw('DELETE FROM analytics.query_daily WHERE site_id = :site AND day = :day', p);
+  await dropSpansOf(trx, siteId, day);
   const inserted = await trx.raw<{ rowCount: number }>(
     `WITH per_visit AS (
        SELECT e.user_id, e.visit_start, ${Object.values(ROLLED_VISIT_DIMENSIONS).filter((c, i, a) => a.indexOf(c) === i).map((c) => `min(e.${c}) AS ${c}`).join(', ')},
@@ -198,15 +202,20 @@ export async function buildStaleQueryDays(db: Knex, options: { siteId?: string; 
     `WITH gone AS (DELETE FROM analytics.query_days qd WHERE (:site::text IS NULL OR qd.site_id = :site::text)
        AND NOT EXISTS (SELECT 1 FROM analytics.daily_event_counts c WHERE c.site_id = qd.site_id AND c.day = qd.day AND c.events > 0)
        RETURNING site_id, day),
-     daily AS (DELETE FROM analytics.query_daily d USING gone WHERE d.site_id = gone.site_id AND d.day = gone.day)
+     daily AS (DELETE FROM analytics.query_daily d USING gone WHERE d.site_id = gone.site_id AND d.day = gone.day),
+     spans AS (DELETE FROM analytics.query_span_builds b USING gone
+               WHERE b.site_id = gone.site_id AND gone.day >= b.first_day AND gone.day < b.first_day + b.days RETURNING b.*),
+     span_rows AS (DELETE FROM analytics.query_spans s USING spans
+                   WHERE s.site_id = spans.site_id AND s.first_day = spans.first_day AND s.days = spans.days)
      DELETE FROM analytics.query_facts f USING gone WHERE f.site_id = gone.site_id AND f.day = gone.day`,
     { site: options.siteId ?? null },
   );
-  const summary = { days: 0, rows: 0, swept: 0 };
+  const summary = { days: 0, rows: 0, spans: 0, swept: 0 };
   for (const { site_id, day } of stale.rows) {
     summary.rows += await buildQueryDay(db, site_id, day);
     summary.days++;
   }
+  summary.spans = await buildDueSpans(db, options.siteId);
   summary.swept = await sweepErasedStrings(db, options.siteId);
   return summary;
 }
