@@ -52,6 +52,10 @@ describe('POST /api/v2/query from the per-day rows and facts', () => {
       // One day (its stored visitors), the whole history, ordering and paging.
       for (const day of ['2025-10-31', '2025-11-02']) await plan({ site_id: site, metrics: ['visitors', 'visits', 'pageviews'], date_range: [day, day], dimensions: ['visit:source'] }, 'rollups');
       await plan({ site_id: site, metrics: ['visitors', 'bounce_rate'], date_range: ['2025-10-25', '2025-11-10'], dimensions: ['visit:entry_page'], order_by: [['bounce_rate', 'asc']], pagination: { limit: 3, offset: 2 } } as ModelQuery, 'rollups');
+      // The first values by visitors over several days: only those that can reach the page are unioned.
+      for (const d of [...rolled, 'time:week']) {
+        await plan({ site_id: site, metrics: ['visitors', 'pageviews'], date_range: ['2025-10-25', '2025-11-10'], dimensions: [d], pagination: { limit: 2, offset: 1 } } as ModelQuery, 'rollups');
+      }
     }
     // Event metrics with other filters, several dimensions or hours: from the per-day facts.
     const factFilters: [string, string, string[]][] = [

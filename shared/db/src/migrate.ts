@@ -12,6 +12,7 @@ import * as queryFacts from './migrations/010_query_facts';
 import * as deadLettersCluster from './migrations/011_dead_letters_cluster';
 import * as queryProps from './migrations/012_query_props';
 import * as querySpans from './migrations/013_query_spans';
+import * as queryFactsCountry from './migrations/014_query_facts_country';
 
 interface Migration {
   up(knex: Knex): Promise<void>;
@@ -34,6 +35,7 @@ const migrations: Record<string, Migration> = {
   '011_dead_letters_cluster': deadLettersCluster,
   '012_query_props': queryProps,
   '013_query_spans': querySpans,
+  '014_query_facts_country': queryFactsCountry,
 };
 
 const source: Knex.MigrationSource<string> = {

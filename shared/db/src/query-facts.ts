@@ -71,6 +71,7 @@ export async function insertFacts(trx: Knex.Transaction, p: { site: string; day:
   const columns = DIMENSIONS.map((d) => FACT_COLUMNS[d]!);
   // Grouped by the shown strings first (fewer rows to look up), then each string to its integer. A string
   // without one leaves a NULL in a NOT NULL column: the insert fails rather than dropping or merging events.
+  // Written in country order: a country filter's facts of the day then lie on few pages (migration 014's index).
   const inserted = await trx.raw<{ rowCount: number }>(
     `INSERT INTO analytics.query_facts (site_id, day, hour, uid, events, pageviews, ${columns.join(', ')}, event_props)
      SELECT :site, :day::date, g.hour, u.uid, g.n, g.pv, ${columns.map((_, i) => `s${i}.id`).join(', ')}, CASE WHEN g.props IS NULL THEN 0 ELSE sp.id END
@@ -79,7 +80,8 @@ export async function insertFacts(trx: Knex.Transaction, p: { site: string; day:
            FROM qr_events e GROUP BY ${DIMENSIONS.map((_, i) => i + 4).concat([1, 2, 3]).join(', ')}) g
      JOIN qr_users u USING (user_id)
      ${columns.map((_, i) => `LEFT JOIN qr_strings s${i} ON s${i}.value = g.v${i}`).join('\n     ')}
-     LEFT JOIN qr_strings sp ON sp.value = g.props`,
+     LEFT JOIN qr_strings sp ON sp.value = g.props
+     ORDER BY s${DIMENSIONS.indexOf('visit:country')}.id`,
     p,
   );
   return inserted.rowCount;
