@@ -1,7 +1,7 @@
 import { resolve } from 'node:path';
 import * as current from '@sitestream/db';
 import { benchDatabaseUrl, silentLogger } from './lib/bench-db';
-import { loadLine, machineLine } from './lib/measure';
+import { runBench } from './lib/measure';
 
 /*
  * One of the big site's days of the query API built (buildQueryDay: its rows and facts) by this build and by
@@ -14,7 +14,6 @@ async function main(): Promise<void> {
   if (!other) throw new Error('usage: build-day.js <root of the other checkout> [day]');
   const day = process.argv[3] ?? '2025-10-15';
   const builds = { other: require(resolve(other, 'shared', 'db', 'dist', 'index.js')) as typeof current, this: current };
-  console.log(`machine: ${machineLine()}\nstart: ${loadLine()}`);
   const config = { DATABASE_URL: benchDatabaseUrl('sitestream_bench_reporting_10m'), DB_POOL_MAX: 2, DB_STATEMENT_TIMEOUT_MS: 0 };
   for (const which of ['other', 'this', 'this', 'other'] as const) {
     const db = builds[which].createDb(config, silentLogger, 'bench-build-day');
@@ -26,10 +25,6 @@ async function main(): Promise<void> {
       await db.destroy();
     }
   }
-  console.log(`end: ${loadLine()}`);
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+runBench(main);

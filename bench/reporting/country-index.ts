@@ -3,7 +3,7 @@ import { tuneReportingSession } from '@sitestream/db';
 import { buildFactsQuery, filterIdsQuery, parseQueryParams } from '@sitestream/reporting';
 import { BENCH_FILTERS } from './naive-queries';
 import { benchDatabaseUrl } from './lib/bench-db';
-import { elapsed, loadLine, machineLine, median, ms } from './lib/measure';
+import { elapsed, median, ms, runBench } from './lib/measure';
 
 /*
  * The facts' country index (migration 014) against its absence: the 30-day facts statement the API sends under
@@ -15,7 +15,6 @@ async function main(): Promise<void> {
   const dimensions = (process.argv[2] ?? 'event:page,visit:referrer,event:props:author,visit:exit_page').split(',');
   const repetitions = Number(process.argv[3] ?? 5);
   const period = { from: '2025-10-01', to: '2025-10-30' };
-  console.log(`machine: ${machineLine()}\nstart: ${loadLine()}`);
   const client = new pg.Client({ connectionString: benchDatabaseUrl('sitestream_bench_reporting_10m') });
   await client.connect();
   try {
@@ -45,10 +44,6 @@ async function main(): Promise<void> {
   } finally {
     await client.end();
   }
-  console.log(`end: ${loadLine()}`);
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+runBench(main);

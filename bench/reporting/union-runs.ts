@@ -2,7 +2,7 @@ import pg from 'pg';
 import { tuneReportingSession } from '@sitestream/db';
 import { buildRollupQuery, parseQueryParams } from '@sitestream/reporting';
 import { benchDatabaseUrl } from './lib/bench-db';
-import { elapsed, loadLine, machineLine, median, ms } from './lib/measure';
+import { elapsed, median, ms, runBench } from './lib/measure';
 
 /*
  * Visitors over many rolled-up days are a union of visitor sets (query-rollup-sql.ts): of the spans of days
@@ -18,7 +18,6 @@ async function main(): Promise<void> {
   const variants = (process.argv[3] ?? 'spans,6,30').split(',');
   const repetitions = Number(process.argv[4] ?? 5);
   const [from, to] = [process.argv[5] ?? '2025-10-01', process.argv[6] ?? '2025-10-30'];
-  console.log(`machine: ${machineLine()}\nstart: ${loadLine()}`);
   const client = new pg.Client({ connectionString: benchDatabaseUrl('sitestream_bench_reporting_10m') });
   await client.connect();
   const label = (v: string) => (v === 'spans' ? 'spans + edge days (the API)' : `days only, runs of ${v}`);
@@ -47,10 +46,6 @@ async function main(): Promise<void> {
   } finally {
     await client.end();
   }
-  console.log(`end: ${loadLine()}`);
 }
 
-main().catch((error: unknown) => {
-  console.error(error);
-  process.exit(1);
-});
+runBench(main);

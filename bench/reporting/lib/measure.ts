@@ -35,3 +35,15 @@ export function loadLine(): string {
 export function elapsed(since: bigint): number {
   return Number(process.hrtime.bigint() - since) / 1e6;
 }
+
+/** A bench script's body between the machine and load lines it must print; a failure exits 1. */
+export function runBench(work: () => Promise<void>): void {
+  console.log(`machine: ${machineLine()}\nstart: ${loadLine()}`);
+  work().then(
+    () => console.log(`end: ${loadLine()}`),
+    (error: unknown) => {
+      console.error(error);
+      process.exit(1);
+    },
+  );
+}
