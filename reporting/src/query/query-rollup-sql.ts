@@ -1,4 +1,4 @@
-import { NOT_SET, queryDaysValid, ROLLED_EVENT_DIMENSIONS, ROLLED_VISIT_DIMENSIONS, spanCover, type Span } from '@sitestream/db';
+import { NOT_SET, queryDaysValid, ROLLED_EVENT_DIMENSIONS, ROLLED_VISIT_DIMENSIONS, spanCover, spanHolds, type Span } from '@sitestream/db';
 import type { QueryParams } from './query-params';
 import { isEventMetric, isPropsDimension, isVisitMetric } from './query-params';
 import { bindPeriod, finishQuery, shownFilterSql, type Binds, type Period, type Statement } from './query-sql';
@@ -110,7 +110,7 @@ function unionSide(u: UnionParts): string {
       : []),
     // The days left to read one by one: none when built spans cover the range.
     `open_days AS (SELECT g::date AS day FROM generate_series(${u.from}::timestamp, ${u.to}::timestamp, interval '1 day') g
-       ${u.spans.length > 0 ? 'WHERE NOT EXISTS (SELECT 1 FROM built b WHERE g::date >= b.first_day AND g::date < b.first_day + b.days)' : ''})`,
+       ${u.spans.length > 0 ? `WHERE NOT EXISTS (SELECT 1 FROM built b WHERE ${spanHolds('b', 'g::date')})` : ''})`,
     `sums AS MATERIALIZED (SELECT ${[...(u.grouped ? [`${u.value} AS d0`] : []), 'coalesce(sum(pageviews), 0) AS pageviews', 'coalesce(sum(events), 0) AS events',
        'sum(visitors) AS most', 'max(visitors) AS least'].join(', ')} FROM ${u.rows} ${u.grouped ? 'AND events > 0 GROUP BY d0' : ''})`,
     ...(u.top !== undefined

@@ -16,4 +16,4 @@ export { applyRetention, applyRetentionExclusively, withAdvisoryLock, type Reten
 export { buildQueryDay, buildStaleQueryDays, queryDaysValid, type QueryRollupSummary } from './query-rollups';
 export { DIRECT, NOT_SET, PROPS_PREFIX, ROLLED_EVENT_DIMENSIONS, ROLLED_VISIT_DIMENSIONS } from './query-dimensions';
 export { FACT_COLUMNS } from './query-facts';
-export { spanCover, SPAN_DAYS, type Span } from './query-spans';
+export { spanCover, SPAN_DAYS, spanHolds, type Span } from './query-spans';

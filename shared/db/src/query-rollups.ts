@@ -1,7 +1,7 @@
 import type { Knex } from './connection';
 import { NOT_SET, PROPS_PREFIX, ROLLED_EVENT_DIMENSIONS, ROLLED_VISIT_DIMENSIONS, shownSql } from './query-dimensions';
 import { FACTS_NOT_NULL, insertFacts, insertQueryStrings } from './query-facts';
-import { buildDueSpans, dropSpansOf } from './query-spans';
+import { buildDueSpans, dropSpansOf, spanHolds } from './query-spans';
 import { sweepErasedStrings } from './query-sweep';
 import { lockQueryBuilds } from './site-lock';
 
@@ -203,8 +203,7 @@ export async function buildStaleQueryDays(db: Knex, options: { siteId?: string; 
        AND NOT EXISTS (SELECT 1 FROM analytics.daily_event_counts c WHERE c.site_id = qd.site_id AND c.day = qd.day AND c.events > 0)
        RETURNING site_id, day),
      daily AS (DELETE FROM analytics.query_daily d USING gone WHERE d.site_id = gone.site_id AND d.day = gone.day),
-     spans AS (DELETE FROM analytics.query_span_builds b USING gone
-               WHERE b.site_id = gone.site_id AND gone.day >= b.first_day AND gone.day < b.first_day + b.days RETURNING b.*),
+     spans AS (DELETE FROM analytics.query_span_builds b USING gone WHERE b.site_id = gone.site_id AND ${spanHolds('b', 'gone.day')} RETURNING b.*),
      span_rows AS (DELETE FROM analytics.query_spans s USING spans
                    WHERE s.site_id = spans.site_id AND s.first_day = spans.first_day AND s.days = spans.days)
      DELETE FROM analytics.query_facts f USING gone WHERE f.site_id = gone.site_id AND f.day = gone.day`,

@@ -41,11 +41,14 @@ export function spanCover(from: string, to: string): Span[] {
   return spans;
 }
 
+/** SQL: the span in `alias` (first_day, days) contains the day `day` (an SQL date expression). */
+export const spanHolds = (alias: string, day: string) => `${day} >= ${alias}.first_day AND ${day} < ${alias}.first_day + ${alias}.days`;
+
 /** In a day's build transaction: the spans containing the day are no longer its union. */
 export async function dropSpansOf(trx: Knex.Transaction, siteId: string, day: string): Promise<void> {
   const p = { site: siteId, day };
-  await trx.raw('DELETE FROM analytics.query_span_builds WHERE site_id = :site AND first_day <= :day::date AND first_day + days > :day::date', p);
-  await trx.raw('DELETE FROM analytics.query_spans WHERE site_id = :site AND first_day <= :day::date AND first_day + days > :day::date', p);
+  await trx.raw(`DELETE FROM analytics.query_span_builds b WHERE b.site_id = :site AND ${spanHolds('b', ':day::date')}`, p);
+  await trx.raw(`DELETE FROM analytics.query_spans s WHERE s.site_id = :site AND ${spanHolds('s', ':day::date')}`, p);
 }
 
 // Spans of n days (:n) not built yet, ended before the site's local today, whose days with events are all built
